@@ -1,0 +1,214 @@
+"""Settings: read from OCRFARM_* environment variables once, checked, then passed in.
+
+Nothing else in the project reads os.environ. A bad value stops start-up with one line that names the
+variable (`python -m ocrfarm.settings` runs the same check and prints the resolved values).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shlex
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from ocrfarm.exceptions import ConfigurationError
+
+PREFIX = "OCRFARM_"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+ENGINES = ("paddle", "fake")
+MODEL_SETS = ("ppocrv3", "ppocrv4", "custom")
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    # Where jobs, results and the drop folder live. Keep it on a local disk: flock does not exclude
+    # reliably across NFS clients.
+    spool: Path = REPO_ROOT / "spool"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # Worker processes (supervisord numprocs). One engine per process: PaddleOCR objects are not
+    # thread-safe (PaddleOCR #9056), so parallelism comes from processes.
+    workers: int = os.cpu_count() or 1
+    # Inference threads per worker. 1 is fastest in all when workers == cores (7.4 img/s for 2x1
+    # against 3.8 img/s for 2 workers with every thread each, on 2 cores).
+    threads: int = 1
+    engine: str = "paddle"
+    models: str = "ppocrv3"
+    det_model: Path | None = None
+    rec_model: Path | None = None
+    cls_model: Path | None = None
+    rec_dict: Path | None = None
+    angle_cls: bool = True
+    # The detector scales the longest side down to this; it bounds memory on huge scans (#17955).
+    det_limit_side: int = 960
+    # How long POST /v1/ocr waits for the result before answering 202 with the job's URL.
+    wait_timeout: float = 30.0
+    max_upload_mb: float = 20.0
+    # Refused before decoding: a small file can claim a huge canvas (decompression bomb).
+    max_pixels: int = 50_000_000
+    # Fallback wake-up when no inotify event arrives (network filesystems send none).
+    poll_interval: float = 1.0
+    inotify: bool = True
+    # Attempts (crashes, timeouts, engine errors) before a job is given up as failed.
+    max_attempts: int = 3
+    # An OCR call running longer is abandoned: the worker exits and supervisord starts a fresh one.
+    job_timeout: float = 120.0
+    # Workers exit after about this many jobs (+-10 % jitter) or past this resident memory, and
+    # supervisord starts fresh ones: long-running PaddleOCR processes grow (PaddleOCR #11639, #7823).
+    max_jobs: int = 1000
+    max_memory_mb: int = 4096
+    web_processes: int = 2
+    # Each waiting request holds one thread for up to wait_timeout.
+    web_threads: int = 16
+    log_level: str = "info"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> Settings:
+        """Build settings from the environment, then apply `overrides` (tests use these)."""
+        env = os.environ if environ is None else environ
+        read = _Reader(env)
+        values = dict(
+            spool=read.path("SPOOL", cls.spool),
+            host=read.text("HOST", cls.host),
+            port=read.integer("PORT", cls.port, 1, 65535),
+            workers=read.integer("WORKERS", cls.workers, 1, 256),
+            threads=read.integer("THREADS", cls.threads, 1, 256),
+            engine=read.choice("ENGINE", cls.engine, ENGINES),
+            models=read.choice("MODELS", cls.models, MODEL_SETS),
+            det_model=read.path("DET_MODEL", None),
+            rec_model=read.path("REC_MODEL", None),
+            cls_model=read.path("CLS_MODEL", None),
+            rec_dict=read.path("REC_DICT", None),
+            angle_cls=read.boolean("ANGLE_CLS", cls.angle_cls),
+            det_limit_side=read.integer("DET_LIMIT_SIDE", cls.det_limit_side, 32, 20000),
+            wait_timeout=read.number("WAIT_TIMEOUT", cls.wait_timeout, 0, 3600),
+            max_upload_mb=read.number("MAX_UPLOAD_MB", cls.max_upload_mb, 0.001, 4096),
+            max_pixels=read.integer("MAX_PIXELS", cls.max_pixels, 1, 2**31),
+            poll_interval=read.number("POLL_INTERVAL", cls.poll_interval, 0.01, 3600),
+            inotify=read.boolean("INOTIFY", cls.inotify),
+            max_attempts=read.integer("MAX_ATTEMPTS", cls.max_attempts, 1, 100),
+            job_timeout=read.number("JOB_TIMEOUT", cls.job_timeout, 1, 86400),
+            max_jobs=read.integer("MAX_JOBS", cls.max_jobs, 1, 10**9),
+            max_memory_mb=read.integer("MAX_MEMORY_MB", cls.max_memory_mb, 64, 10**7),
+            web_processes=read.integer("WEB_PROCESSES", cls.web_processes, 1, 64),
+            web_threads=read.integer("WEB_THREADS", cls.web_threads, 1, 1000),
+            log_level=read.choice("LOG_LEVEL", cls.log_level, ("debug", "info", "warning", "error")),
+        )
+        values.update(overrides)
+        settings = cls(**values)
+        settings._check()
+        return settings
+
+    def _check(self) -> None:
+        if self.models == "custom":
+            for field in ("det_model", "rec_model"):
+                if getattr(self, field) is None:
+                    raise ConfigurationError(
+                        f"{PREFIX}MODELS=custom needs {PREFIX}{field.upper()} (a model file or directory)"
+                    )
+
+    def exports(self) -> dict[str, str]:
+        """The resolved values as environment variables, for supervisord.conf's %(ENV_...)s."""
+        out = {}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if value is None:
+                continue
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            out[PREFIX + field.name.upper()] = str(value)
+        return out
+
+
+class _Reader:
+    """Reads one OCRFARM_* variable at a time and says exactly what is wrong with a bad one."""
+
+    def __init__(self, env: Mapping[str, str]):
+        self.env = env
+
+    def _raw(self, name: str) -> str | None:
+        value = self.env.get(PREFIX + name)
+        if value is None or value.strip() == "":
+            return None
+        return value.strip()
+
+    def _bad(self, name: str, want: str, got: str) -> ConfigurationError:
+        return ConfigurationError(f"{PREFIX}{name} must be {want}, got {got!r}")
+
+    def text(self, name: str, default: str) -> str:
+        return self._raw(name) or default
+
+    def path(self, name: str, default: Path | None) -> Path | None:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        return Path(raw).expanduser().resolve()
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise self._bad(name, f"a whole number from {low} to {high}", raw) from None
+        if not low <= value <= high:
+            raise self._bad(name, f"a whole number from {low} to {high}", raw)
+        return value
+
+    def number(self, name: str, default: float, low: float, high: float) -> float:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise self._bad(name, f"a number from {low:g} to {high:g}", raw) from None
+        if not low <= value <= high:
+            raise self._bad(name, f"a number from {low:g} to {high:g}", raw)
+        return value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        lowered = raw.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise self._bad(name, "true or false", raw)
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        if raw.lower() not in choices:
+            raise self._bad(name, "one of " + ", ".join(choices), raw)
+        return raw.lower()
+
+
+def main(argv: list[str]) -> int:
+    """Check the settings; with --shell, print them as `export` lines for scripts/run."""
+    try:
+        settings = Settings.from_env()
+    except ConfigurationError as exc:
+        print(f"ocrfarm: bad setting: {exc}", file=sys.stderr)
+        return 2
+    for key, value in settings.exports().items():
+        if "--shell" in argv:
+            print(f"export {key}={shlex.quote(value)}")
+        else:
+            print(f"{key}={value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

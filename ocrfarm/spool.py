@@ -1,0 +1,410 @@
+"""The spool: the one module that knows the on-disk layout and the job protocol.
+
+The web front and the workers both call this; neither builds a spool path itself. The layout and the
+rules are written up for operators in spool/README.md. In short:
+
+    tmp/<name>            scratch; writers build files and job folders here, never read by anyone else
+    queue/<id>/           an accepted job: `input` (the uploaded bytes), `job.json`, `attempts.jsonl`
+    locks/<id>.lock       flock held by the worker running job <id>; the kernel drops it if that worker dies
+    results/<id>.json     the job's one final record, status "done" or "failed"
+    heartbeats/<worker>   one file per worker, touched on every loop turn
+
+A job's life, and the call that makes each move:
+
+    (none)  -> QUEUED     submit(): build tmp/<id>/, fsync, rename to queue/<id>, fsync queue/
+    QUEUED  -> RUNNING    claim(): take locks/<id>.lock without blocking, append a start line to attempts
+    RUNNING -> QUEUED     Claim.retry(): append an end line, release (the attempt counts)
+    RUNNING -> DONE       Claim.finish(): write results/<id>.json atomically, remove queue/<id>, release
+    RUNNING -> FAILED     Claim.fail(): the same, with the reason
+    RUNNING -> QUEUED     the worker dies: the kernel drops the flock; the start line without an end counts
+
+Job ids sort by submission time (their first 12 hex digits are milliseconds), so "oldest first" is a
+sort of the queue's names; nobody parses them beyond checking their shape.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from ocrfarm.watch import DirWatch
+
+log = logging.getLogger(__name__)
+
+JOB_ID = re.compile(r"[0-9a-f]{32}")
+INPUT = "input"
+JOB_FILE = "job.json"
+ATTEMPTS_FILE = "attempts.jsonl"
+
+
+class State(str, enum.Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+def new_job_id() -> str:
+    """12 hex digits of milliseconds since the epoch, then 80 random bits: unguessable, oldest first."""
+    return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
+
+
+def valid_job_id(job_id: str) -> bool:
+    return JOB_ID.fullmatch(job_id) is not None
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    id: str
+    source: str
+    filename: str
+    size: int
+    submitted: float
+    options: dict
+    folder: Path
+
+    @property
+    def input_path(self) -> Path:
+        return self.folder / INPUT
+
+    def read_input(self) -> bytes:
+        return self.input_path.read_bytes()
+
+
+def write_atomically(path: Path, data: bytes, tmp_dir: Path) -> None:
+    """Write `data` to `path` so that readers see either nothing or the whole file.
+
+    Temp file in the spool's tmp/ (same filesystem), fsync, rename over the final name, fsync the
+    directory: a rename alone is not durable until its directory entry is (fsync(2)).
+    """
+    tmp = tmp_dir / f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _dump(record: dict) -> bytes:
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class Spool:
+    """A spool rooted at `root`. Cheap to create; `ensure()` makes the folders."""
+
+    def __init__(self, root: Path, max_attempts: int = 3):
+        self.root = Path(root)
+        self.max_attempts = max_attempts
+        self.tmp = self.root / "tmp"
+        self.queue = self.root / "queue"
+        self.locks = self.root / "locks"
+        self.results = self.root / "results"
+        self.heartbeats = self.root / "heartbeats"
+
+    def ensure(self) -> Spool:
+        for folder in (self.tmp, self.queue, self.locks, self.results, self.heartbeats):
+            folder.mkdir(parents=True, exist_ok=True)
+        return self
+
+    # ---- the front's side -------------------------------------------------------------------
+
+    def submit(self, data: bytes, *, source: str, filename: str = "", options: dict | None = None) -> Job:
+        """Store an upload durably and publish it as a queued job.  # (none) -> QUEUED"""
+        job_id = new_job_id()
+        building = self.tmp / job_id
+        building.mkdir()
+        record = {
+            "id": job_id,
+            "source": source,
+            "filename": filename,
+            "size": len(data),
+            "submitted": time.time(),
+            "options": options or {},
+        }
+        try:
+            for name, content in ((INPUT, data), (JOB_FILE, _dump(record))):
+                with open(building / name, "wb") as f:
+                    f.write(content)
+                    f.flush()
+                    os.fsync(f.fileno())
+            fsync_dir(building)
+            # The rename publishes the whole job at once; a worker never sees half of it.
+            os.rename(building, self.queue / job_id)
+        except BaseException:
+            shutil.rmtree(building, ignore_errors=True)
+            raise
+        fsync_dir(self.queue)
+        return self._job_from(record, self.queue / job_id)
+
+    def result(self, job_id: str) -> dict | None:
+        """The job's final record, or None while it has none. Anything not a whole record is ignored."""
+        try:
+            raw = (self.results / f"{job_id}.json").read_bytes()
+        except FileNotFoundError:
+            return None
+        try:
+            record = json.loads(raw)
+        except ValueError:
+            log.warning("ignoring unreadable result file for job %s", job_id)
+            return None
+        if not isinstance(record, dict) or record.get("status") not in (State.DONE, State.FAILED):
+            return None
+        return record
+
+    def status(self, job_id: str) -> dict | None:
+        """What a client may know of a job: its final record, or queued/running; None if unknown."""
+        record = self.result(job_id)
+        if record is not None:
+            return record
+        folder = self.queue / job_id
+        attempts = _read_attempts(folder / ATTEMPTS_FILE)
+        if attempts is None:
+            # The result may have landed between the two reads.
+            return self.result(job_id)
+        running = bool(attempts) and "outcome" not in attempts[-1]
+        return {"id": job_id, "status": State.RUNNING if running else State.QUEUED, "attempts": len(attempts)}
+
+    def has_result(self, job_id: str) -> bool:
+        return (self.results / f"{job_id}.json").exists()
+
+    def watch_results(self, use_inotify: bool) -> DirWatch:
+        """Something to sleep on until a result may have landed."""
+        return DirWatch(self.results, use_inotify)
+
+    def depth(self) -> int:
+        """Jobs waiting or running."""
+        return sum(1 for _ in os.scandir(self.queue))
+
+    # ---- the workers' side ------------------------------------------------------------------
+
+    def queued_ids(self) -> list[str]:
+        """Job ids in the queue, oldest first."""
+        return sorted(entry.name for entry in os.scandir(self.queue) if valid_job_id(entry.name))
+
+    def watch_queue(self, use_inotify: bool, extra_fds: tuple[int, ...] = ()) -> DirWatch:
+        """Something to sleep on until a job may have arrived."""
+        return DirWatch(self.queue, use_inotify, extra_fds)
+
+    def claim(self, worker: str) -> Claim | None:
+        """Take the oldest job no live worker holds.  # QUEUED -> RUNNING
+
+        Jobs that already used up their attempts are failed here, on the way, with their history.
+        """
+        for job_id in self.queued_ids():
+            lock = FileLock(self.locks / f"{job_id}.lock", fallback_to_soft=False)
+            try:
+                lock.acquire(blocking=False)
+            except Timeout:
+                continue  # another worker runs it
+            claim = self._claim_locked(job_id, lock, worker)
+            if claim is not None:
+                return claim
+        return None
+
+    def _claim_locked(self, job_id: str, lock: FileLock, worker: str) -> Claim | None:
+        folder = self.queue / job_id
+        attempts = _read_attempts(folder / ATTEMPTS_FILE)
+        if attempts is None:
+            # Finished by another worker between our listing and our lock: nothing to do.
+            self._release(job_id, lock, retired=True)
+            return None
+        try:
+            job = self._job_from(json.loads((folder / JOB_FILE).read_bytes()), folder)
+        except (OSError, ValueError, KeyError) as exc:
+            # Only submit() writes job folders and it renames them in whole, so this is damage.
+            log.error("job %s has an unreadable job.json (%s); failing it", job_id, exc)
+            job = Job(job_id, "unknown", "", 0, time.time(), {}, folder)
+            return Claim(self, job, lock, attempts, worker)._give_up("bad_job", f"unreadable job file: {exc}")
+        claim = Claim(self, job, lock, attempts, worker)
+        if self.result(job_id) is not None:
+            # A worker wrote the result and died before removing the job: the job is already answered.
+            claim._retire()
+            return None
+        if len(attempts) >= self.max_attempts:
+            last = attempts[-1].get("reason") or "the worker stopped during the attempt"
+            return claim._give_up(
+                "too_many_attempts", f"gave up after {len(attempts)} attempts; the last: {last}"
+            )
+        claim._start()
+        return claim
+
+    def _release(self, job_id: str, lock: FileLock, *, retired: bool) -> None:
+        if retired:
+            # Safe only because the job folder is gone and ids are never reused: whoever locks this
+            # name later finds no job and lets go (filelock re-checks a lock file's link count).
+            (self.locks / f"{job_id}.lock").unlink(missing_ok=True)
+        lock.release()
+
+    def heartbeat(self, worker: str, info: dict | None = None) -> None:
+        """Record that `worker` is alive: write its info once, then just bump the file's mtime."""
+        path = self.heartbeats / worker
+        if info is not None:
+            write_atomically(path, _dump(info), self.tmp)
+        else:
+            os.utime(path)
+
+    def live_workers(self, max_age: float) -> list[dict]:
+        """Workers whose heartbeat is younger than `max_age` seconds."""
+        now = time.time()
+        alive = []
+        for entry in os.scandir(self.heartbeats):
+            try:
+                if now - entry.stat().st_mtime <= max_age:
+                    alive.append(json.loads(Path(entry.path).read_bytes()))
+            except (OSError, ValueError):
+                continue  # gone or being replaced
+        return alive
+
+    def _job_from(self, record: dict, folder: Path) -> Job:
+        return Job(
+            id=record["id"],
+            source=record["source"],
+            filename=record.get("filename", ""),
+            size=record["size"],
+            submitted=record["submitted"],
+            options=record.get("options", {}),
+            folder=folder,
+        )
+
+
+class Claim:
+    """A running job: the worker holds its lock until it calls finish(), fail() or retry()."""
+
+    def __init__(self, spool: Spool, job: Job, lock: FileLock, attempts: list[dict], worker: str):
+        self.spool = spool
+        self.job = job
+        self.lock = lock
+        self.history = attempts
+        self.worker = worker
+        self.started = time.time()
+        self.running = False  # True once this worker has recorded an attempt of its own
+
+    @property
+    def attempt(self) -> int:
+        return len(self.history)
+
+    def _start(self) -> None:
+        entry = {"attempt": self.attempt + 1, "worker": self.worker, "pid": os.getpid(), "started": self.started}
+        _append_line(self.job.folder / ATTEMPTS_FILE, entry)
+        self.history.append(entry)
+        self.running = True
+
+    def finish(self, result: dict) -> dict:
+        """Write the result and retire the job.  # RUNNING -> DONE"""
+        return self._close(State.DONE, result)
+
+    def fail(self, code: str, message: str) -> dict:
+        """The job cannot succeed (a bad input): fail it now, without retries.  # RUNNING -> FAILED"""
+        return self._close(State.FAILED, {"error": {"code": code, "message": message}})
+
+    def retry(self, reason: str) -> None:
+        """This attempt failed but another may not: note why and let go.  # RUNNING -> QUEUED
+
+        Also used when writing the result failed (a full disk, say), so noting the reason may fail
+        too; the job is released either way, and an attempt without an end still counts.
+        """
+        self.history[-1].update(outcome="error", reason=reason, ended=time.time())
+        try:
+            _append_line(self.job.folder / ATTEMPTS_FILE, self.history[-1])
+        except OSError as exc:
+            log.error("job %s: could not record the failed attempt: %s", self.job.id, exc)
+        finally:
+            self.spool._release(self.job.id, self.lock, retired=False)
+
+    def _give_up(self, code: str, message: str) -> None:
+        self._close(State.FAILED, {"error": {"code": code, "message": message}})
+        return None
+
+    def _close(self, state: State, body: dict) -> dict:
+        job = self.job
+        if self.running:
+            self.history[-1].update(outcome=state.value, reason=None, ended=time.time())
+        record = {
+            "id": job.id,
+            "status": state.value,
+            "source": job.source,
+            "filename": job.filename,
+            "size": job.size,
+            "submitted": job.submitted,
+            "finished": time.time(),
+            "attempts": [_public_attempt(a) for a in self.history],
+            **body,
+        }
+        write_atomically(self.spool.results / f"{job.id}.json", _dump(record), self.spool.tmp)
+        self._retire()
+        return record
+
+    def _retire(self) -> None:
+        # The result is durable before the job goes, so a crash here leaves a job that the next
+        # claim retires without running it again.
+        shutil.rmtree(self.job.folder, ignore_errors=True)
+        self.spool._release(self.job.id, self.lock, retired=True)
+
+
+def _public_attempt(entry: dict) -> dict:
+    out = {"attempt": entry.get("attempt"), "worker": entry.get("worker"), "started": entry.get("started")}
+    if "outcome" in entry:
+        out.update(outcome=entry["outcome"], reason=entry.get("reason"))
+    else:
+        out.update(outcome="worker_died", reason="the worker stopped during the attempt")
+    return out
+
+
+def _append_line(path: Path, entry: dict) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, _dump(entry) + b"\n")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _read_attempts(path: Path) -> list[dict] | None:
+    """The attempts so far, one per start line, with its end folded in; None if the job is gone."""
+    if not path.parent.is_dir():
+        return None
+    try:
+        lines = path.read_bytes().splitlines()
+    except FileNotFoundError:
+        return [] if path.parent.is_dir() else None
+    attempts: dict[int, dict] = {}
+    for line in _parse_lines(lines):
+        number = line.get("attempt")
+        if isinstance(number, int):
+            attempts.setdefault(number, {}).update(line)
+    return [attempts[n] for n in sorted(attempts)]
+
+
+def _parse_lines(lines: list[bytes]) -> Iterator[dict]:
+    for raw in lines:
+        try:
+            entry = json.loads(raw)
+        except ValueError:
+            continue  # a line torn by a crash mid-write
+        if isinstance(entry, dict):
+            yield entry

@@ -1,0 +1,23 @@
+"""gunicorn settings for the web front, derived from the checked OCRFARM_* settings."""
+
+import sys
+
+from ocrfarm.exceptions import ConfigurationError
+from ocrfarm.settings import Settings
+
+try:
+    _settings = Settings.from_env()
+except ConfigurationError as exc:
+    print(f"ocrfarm web: bad setting: {exc}", file=sys.stderr)
+    sys.exit(3)
+
+wsgi_app = "server:create_app()"
+bind = f"{_settings.host}:{_settings.port}"
+workers = _settings.web_processes
+# Threaded workers: a request waiting for its result holds a thread, not a process.
+worker_class = "gthread"
+threads = _settings.web_threads
+# Longer than the longest wait a request may do, so a graceful stop lets waiting requests answer.
+graceful_timeout = int(_settings.wait_timeout) + 5
+accesslog = "-"
+errorlog = "-"

@@ -1,0 +1,76 @@
+"""`python -m workers`: one worker process. supervisord starts as many as OCRFARM_WORKERS.
+
+Exit codes: 0 stopped or recycled (start a fresh one), 3 bad settings or missing weights (do not
+retry), 4 an OCR call hung past the job timeout (start a fresh one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from ocrfarm import logs
+from ocrfarm.exceptions import ConfigurationError
+from ocrfarm.settings import Settings
+from ocrfarm.spool import Spool
+from workers.loop import EXIT_BOOT_ERROR, EXIT_STUCK, Worker
+
+log = logging.getLogger("workers")
+
+
+def build_engine(settings: Settings):
+    if settings.engine == "fake":
+        from workers.engine import FakeEngine
+
+        return FakeEngine()
+    from workers import models
+    from workers.paddle_engine import PaddleEngine
+
+    model_set = models.resolve(settings)
+    return PaddleEngine(model_set, threads=settings.threads, angle_cls=settings.angle_cls,
+                        det_limit_side=settings.det_limit_side)
+
+
+def limit_native_threads(threads: int) -> None:
+    """Cap the thread pools of native libraries before they load (OpenMP, OpenBLAS, MKL, OpenCV)."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    import cv2
+
+    cv2.setNumThreads(threads)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m workers", description=__doc__.splitlines()[0])
+    parser.add_argument("--name", help="worker name in logs and heartbeats (default: supervisord's "
+                                       "process name, else worker-<pid>)")
+    parser.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except ConfigurationError as exc:
+        print(f"ocrfarm worker: bad setting: {exc}", file=sys.stderr)
+        return EXIT_BOOT_ERROR
+    logs.setup(settings.log_level)
+    name = args.name or os.environ.get("SUPERVISOR_PROCESS_NAME") or f"worker-{os.getpid()}"
+    limit_native_threads(settings.threads)
+    try:
+        engine = build_engine(settings)
+    except ConfigurationError as exc:
+        log.error("worker %s cannot start: %s", name, exc)
+        return EXIT_BOOT_ERROR
+    spool = Spool(settings.spool, settings.max_attempts).ensure()
+    worker = Worker(spool, engine, settings, name)
+    worker.install_signal_handlers()
+    return worker.work(burst=args.burst)
+
+
+if __name__ == "__main__":
+    code = main()
+    logging.shutdown()
+    if code == EXIT_STUCK:
+        # The engine thread is stuck in native code; a normal exit would wait on it forever.
+        os._exit(code)
+    sys.exit(code)

@@ -1,0 +1,52 @@
+"""The engine interface: an image in, text lines out. Everything else in the worker is engine-agnostic.
+
+Queue and loop tests use FakeEngine, so they never import paddle; the real engine is in paddle_engine.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class Line:
+    text: str
+    confidence: float
+    # Four [x, y] corners in image pixels, clockwise from top-left (PaddleOCR's order).
+    box: list[list[float]]
+
+    def to_json(self) -> dict:
+        return {"text": self.text, "confidence": round(self.confidence, 4), "box": self.box}
+
+
+class Engine:
+    """One engine per worker process, used by one thread at a time (PaddleOCR is not thread-safe)."""
+
+    name = "none"
+
+    def recognize(self, image: np.ndarray) -> list[Line]:
+        """`image` is an H x W x 3 BGR uint8 array."""
+        raise NotImplementedError
+
+    def describe(self) -> dict:
+        """What the worker's heartbeat says about this engine."""
+        return {"engine": self.name}
+
+
+class FakeEngine(Engine):
+    """Reads nothing: answers one line naming the image's size. For tests of the queue and the loop."""
+
+    name = "fake"
+
+    def __init__(self, delay: float = 0.0):
+        self.delay = delay
+
+    def recognize(self, image: np.ndarray) -> list[Line]:
+        if self.delay:
+            time.sleep(self.delay)
+        height, width = image.shape[:2]
+        box = [[0.0, 0.0], [float(width), 0.0], [float(width), float(height)], [0.0, float(height)]]
+        return [Line(f"{width}x{height}", 1.0, box)]

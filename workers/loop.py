@@ -1,0 +1,200 @@
+"""The worker loop: claim a job, run the engine on it, write its result; sleep when there is none.
+
+The engine runs in a thread of its own while the main thread waits on it with a deadline. That keeps
+the main thread free to notice signals and to give up on an OCR call that hangs: a stuck native call
+cannot be interrupted, so the worker records the timeout, lets the job go and exits, and supervisord
+starts a fresh process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import random
+import signal
+import threading
+import time
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+
+import numpy as np
+
+from ocrfarm import images
+from ocrfarm.exceptions import ImageError
+from ocrfarm.settings import Settings
+from ocrfarm.spool import Claim, Spool
+from workers.engine import Engine, Line
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+# Bad settings or missing weights: retrying will not help (supervisord gives up after startretries).
+EXIT_BOOT_ERROR = 3
+# An OCR call hung past the job timeout; the process cannot free itself of it, so it leaves.
+EXIT_STUCK = 4
+
+HEARTBEAT_EVERY = 5.0
+
+
+class EngineStuck(Exception):
+    """The engine did not answer within the job timeout."""
+
+
+class EngineThread:
+    """Runs every engine call on one long-lived daemon thread (one thread per engine, always)."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.requests: queue.Queue = queue.Queue()
+        threading.Thread(target=self._serve, name="engine", daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            image, future = self.requests.get()
+            try:
+                future.set_result(self.engine.recognize(image))
+            except BaseException as exc:  # handed to the waiting main thread, which decides
+                future.set_exception(exc)
+
+    def recognize(self, image: np.ndarray, timeout: float, on_wait) -> list[Line]:
+        """The engine's answer; calls `on_wait()` every few seconds while waiting; EngineStuck at the deadline."""
+        future: Future = Future()
+        self.requests.put((image, future))
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise EngineStuck(f"the OCR call ran past the job timeout of {timeout:g} s")
+            try:
+                return future.result(timeout=min(remaining, HEARTBEAT_EVERY))
+            except FutureTimeout:
+                on_wait()
+
+
+class Worker:
+    def __init__(self, spool: Spool, engine: Engine, settings: Settings, name: str):
+        self.spool = spool
+        self.engine = engine
+        self.engine_thread = EngineThread(engine)
+        self.settings = settings
+        self.name = name
+        self.stop_requested = False
+        self.jobs_done = 0
+        # Jitter, so that workers started together do not all recycle together.
+        self.max_jobs = max(1, round(settings.max_jobs * random.uniform(0.9, 1.1)))
+        self._signals_installed = False
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self.watch = spool.watch_queue(settings.inotify, extra_fds=(self._wake_r,))
+
+    # ---- signals: handlers only set a flag ----------------------------------------------------
+
+    def install_signal_handlers(self) -> None:
+        # The wake-up fd makes a signal end the idle select() at once instead of at the next poll.
+        signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
+        self._signals_installed = True
+        signal.signal(signal.SIGTERM, self._request_stop)
+        signal.signal(signal.SIGINT, self._request_stop)
+
+    def _request_stop(self, signum, frame) -> None:
+        self.stop_requested = True
+        # The first signal lets the current job finish. A second one takes the default action and
+        # ends the process at once; the kernel drops our lock and another worker takes the job.
+        signal.signal(signum, signal.SIG_DFL)
+
+    # ---- the loop ------------------------------------------------------------------------------
+
+    def work(self, burst: bool = False) -> int:
+        """Loop until asked to stop or due for recycling; with `burst`, also when the queue is empty."""
+        self.spool.heartbeat(self.name, {"worker": self.name, "pid": os.getpid(), "started": time.time(),
+                                         **self.engine.describe()})
+        log.info("worker %s ready (%s), waking by %s, polling every %gs",
+                 self.name, self.engine.name, self.watch.mode, self.settings.poll_interval)
+        exit_code = EXIT_OK
+        try:
+            while True:
+                if self.stop_requested:
+                    log.info("worker %s stopping on request after %d jobs", self.name, self.jobs_done)
+                    break
+                claim = self.spool.claim(self.name)
+                if claim is None:
+                    if burst:
+                        log.info("worker %s leaving: queue empty (burst mode)", self.name)
+                        break
+                    self.watch.wait(self.settings.poll_interval)
+                    self.spool.heartbeat(self.name)
+                    continue
+                if not self.run(claim):
+                    log.error("worker %s exiting: an OCR call is stuck; a fresh process will take over", self.name)
+                    exit_code = EXIT_STUCK
+                    break
+                self.spool.heartbeat(self.name)
+                reason = self.recycle_reason()
+                if reason:
+                    log.info("worker %s recycling after %s", self.name, reason)
+                    break
+        finally:
+            self.teardown()
+        return exit_code
+
+    def run(self, claim: Claim) -> bool:
+        """Run one job to its end. False only when the engine is stuck and the process must go."""
+        job = claim.job
+        started = time.monotonic()
+        try:
+            image = images.decode(job.read_input(), self.settings.max_pixels)
+            decoded = time.monotonic()
+            lines = self.engine_thread.recognize(image, self.settings.job_timeout,
+                                                 on_wait=lambda: self.spool.heartbeat(self.name))
+            ocr_s = time.monotonic() - decoded
+            height, width = image.shape[:2]
+            claim.finish({
+                "lines": [line.to_json() for line in lines],
+                "text": "\n".join(line.text for line in lines),
+                "image": {"width": width, "height": height},
+                "timings": {
+                    "queued_s": round(claim.started - job.submitted, 4),
+                    "decode_s": round(decoded - started, 4),
+                    "ocr_s": round(ocr_s, 4),
+                },
+                "worker": self.name,
+            })
+        except ImageError as exc:
+            claim.fail(exc.code, exc.message)
+            log.info("job %s failed source=%s size=%d reason=%s: %s", job.id, job.source, job.size, exc.code, exc.message)
+            return True
+        except EngineStuck as exc:
+            claim.retry(f"timeout: {exc}")
+            log.error("job %s attempt %d: %s", job.id, claim.attempt, exc)
+            return False
+        except Exception as exc:  # the loop's boundary: one job's failure must not stop the worker
+            log.exception("job %s attempt %d failed; it will be retried up to %d attempts in all",
+                          job.id, claim.attempt, self.settings.max_attempts)
+            claim.retry(f"{type(exc).__name__}: {exc}")
+            return True
+        self.jobs_done += 1
+        log.info("job %s done source=%s size=%d queued=%.3fs decode=%.3fs ocr=%.3fs lines=%d attempt=%d",
+                 job.id, job.source, job.size, claim.started - job.submitted, decoded - started, ocr_s,
+                 len(lines), claim.attempt)
+        return True
+
+    def recycle_reason(self) -> str | None:
+        if self.jobs_done >= self.max_jobs:
+            return f"{self.jobs_done} jobs"
+        rss_mb = resident_memory_mb()
+        if rss_mb > self.settings.max_memory_mb:
+            return f"resident memory reached {rss_mb:.0f} MB (limit {self.settings.max_memory_mb} MB)"
+        return None
+
+    def teardown(self) -> None:
+        self.watch.close()
+        if self._signals_installed:
+            signal.set_wakeup_fd(-1)
+        os.close(self._wake_r)
+        os.close(self._wake_w)
+
+
+def resident_memory_mb() -> float:
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
