@@ -76,7 +76,7 @@ def _answer(job_id: str, record: dict | None):
     if record["status"] == State.FAILED:
         view = _view(record)
         error = view.pop("error")
-        raise ApiError(422, error["code"], error["message"], **view)
+        raise ApiError(422, error["code"], error["message"], view)
     return jsonify(_view(record))
 
 

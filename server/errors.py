@@ -17,16 +17,18 @@ IMAGE_ERROR_STATUS = {
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, **extra):
+    """A refused request. `extra` goes into the body beside "error" (a failed job's id and URL)."""
+
+    def __init__(self, status: int, code: str, message: str, extra: dict | None = None):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
-        self.extra = extra
+        self.extra = extra or {}
 
 
-def error_response(status: int, code: str, message: str, **extra):
-    response = jsonify({"error": {"code": code, "message": message}, **extra})
+def error_response(status: int, code: str, message: str, extra: dict | None = None):
+    response = jsonify({**(extra or {}), "error": {"code": code, "message": message}})
     response.status_code = status
     return response
 
@@ -38,7 +40,7 @@ def from_image_error(exc: ImageError) -> ApiError:
 def register(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError):
-        return error_response(exc.status, exc.code, exc.message, **exc.extra)
+        return error_response(exc.status, exc.code, exc.message, exc.extra)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

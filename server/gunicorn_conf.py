@@ -21,3 +21,6 @@ threads = _settings.web_threads
 graceful_timeout = int(_settings.wait_timeout) + 5
 accesslog = "-"
 errorlog = "-"
+# supervisord is the control interface; gunicorn's own control socket would sit in $HOME, shared by
+# every instance on the machine.
+control_socket_disable = True

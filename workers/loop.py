@@ -96,6 +96,11 @@ class Worker:
         signal.signal(signal.SIGTERM, self._request_stop)
         signal.signal(signal.SIGINT, self._request_stop)
 
+    def stop(self) -> None:
+        """Ask the loop to leave after the current job (for code that embeds the worker)."""
+        self.stop_requested = True
+        os.write(self._wake_w, b"\0")
+
     def _request_stop(self, signum, frame) -> None:
         self.stop_requested = True
         # The first signal lets the current job finish. A second one takes the default action and

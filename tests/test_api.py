@@ -1,0 +1,152 @@
+"""The HTTP API through Flask's test client, with a worker thread on a fake engine behind it."""
+
+from __future__ import annotations
+
+import io
+import threading
+
+import pytest
+
+from ocrfarm.settings import Settings
+from ocrfarm.spool import Spool, new_job_id
+from server import create_app
+from tests.helpers import blank_image, render_text
+from workers.engine import FakeEngine
+from workers.loop import Worker
+
+
+def make_settings(tmp_path, **overrides) -> Settings:
+    values = dict(spool=tmp_path / "spool", poll_interval=0.05, wait_timeout=10, engine="fake")
+    values.update(overrides)
+    return Settings.from_env({}, **values)
+
+
+class Farm:
+    """The app plus one worker thread, stopped at the end of the test."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.client = create_app(settings).test_client()
+        self.spool = Spool(settings.spool, settings.max_attempts).ensure()
+        self.worker = None
+
+    def start_worker(self):
+        self.worker = Worker(self.spool, FakeEngine(), self.settings, "test-worker")
+        self.thread = threading.Thread(target=self.worker.work, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        if self.worker is not None:
+            self.worker.stop()
+            self.thread.join(timeout=10)
+
+    def post(self, data: bytes | None, path: str = "/v1/ocr", filename: str = "scan.png"):
+        form = {} if data is None else {"file": (io.BytesIO(data), filename)}
+        return self.client.post(path, data=form, content_type="multipart/form-data")
+
+
+@pytest.fixture
+def farm(tmp_path):
+    farm = Farm(make_settings(tmp_path))
+    farm.start_worker()
+    yield farm
+    farm.stop()
+
+
+def assert_error(response, status: int, code: str):
+    assert response.status_code == status, response.get_data(as_text=True)
+    body = response.get_json()
+    assert body["error"]["code"] == code
+    assert body["error"]["message"]
+    return body
+
+
+def test_ocr_answers_with_lines_text_and_timings(farm):
+    response = farm.post(blank_image(40, 30))
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "done"
+    assert body["text"] == "40x30"
+    assert body["lines"] == [{"text": "40x30", "confidence": 1.0,
+                              "box": [[0, 0], [40, 0], [40, 30], [0, 30]]}]
+    assert body["filename"] == "scan.png"
+    assert {"queued_s", "ocr_s", "total_s"} <= set(body["timings"])
+    # The result stays available at the job's URL.
+    again = farm.client.get(body["url"])
+    assert again.status_code == 200
+    assert again.get_json()["text"] == "40x30"
+
+
+def test_seed_000_client_gets_text_confidence_pairs(farm):
+    response = farm.post(blank_image(12, 34), path="/v1/img/ocr", filename="card.jpg")
+    assert response.status_code == 200
+    assert response.get_json() == [["12x34", 1.0]]
+
+
+def test_slow_result_answers_202_and_the_job_goes_on(tmp_path):
+    farm = Farm(make_settings(tmp_path, wait_timeout=0.2))
+    try:
+        response = farm.post(blank_image())
+        assert response.status_code == 202
+        body = response.get_json()
+        assert body["status"] == "queued"
+        assert response.headers["Location"] == body["url"]
+        farm.start_worker()
+        from tests.helpers import wait_for
+        done = wait_for(lambda: farm.client.get(body["url"]).get_json()["status"] == "done",
+                        timeout=10, message="the job to finish")
+        assert done
+        assert farm.client.get(body["url"]).get_json()["text"] == "40x30"
+    finally:
+        farm.stop()
+
+
+def test_missing_file_field(farm):
+    assert_error(farm.post(None), 400, "missing_file")
+
+
+def test_empty_upload(farm):
+    assert_error(farm.post(b""), 400, "empty_file")
+
+
+def test_not_an_image(farm):
+    body = assert_error(farm.post(b"%PDF-1.4 not really", filename="x.jpg"), 415, "unsupported_type")
+    assert "not an image" in body["error"]["message"]
+
+
+def test_truncated_image_fails_its_job_with_the_reason(farm):
+    jpeg = render_text(fmt="JPEG")
+    body = assert_error(farm.post(jpeg[: len(jpeg) // 2], filename="cut.jpg"), 422, "undecodable")
+    # The job exists and ended as failed, with the same reason.
+    job = farm.client.get(body["url"]).get_json()
+    assert job["status"] == "failed"
+    assert job["error"]["code"] == "undecodable"
+
+
+def test_too_large_in_bytes(tmp_path):
+    farm = Farm(make_settings(tmp_path, max_upload_mb=0.01))
+    assert_error(farm.post(render_text(size=200, fmt="BMP")), 413, "too_large")
+
+
+def test_too_many_pixels_is_refused_before_decoding(tmp_path):
+    farm = Farm(make_settings(tmp_path, max_pixels=1000))
+    body = assert_error(farm.post(blank_image(100, 100)), 413, "too_many_pixels")
+    assert "100x100" in body["error"]["message"]
+    assert farm.spool.depth() == 0, "nothing was queued"
+
+
+def test_unknown_and_malformed_job_ids(farm):
+    assert_error(farm.client.get(f"/v1/jobs/{new_job_id()}"), 404, "not_found")
+    assert_error(farm.client.get("/v1/jobs/..%2F..%2Fetc%2Fpasswd"), 404, "not_found")
+    assert_error(farm.client.get("/v1/jobs/ZZZ"), 404, "not_found")
+
+
+def test_wrong_method_in_the_same_error_shape(farm):
+    assert_error(farm.client.get("/v1/ocr"), 405, "method_not_allowed")
+
+
+def test_upload_form(farm):
+    for path, action in (("/", "/v1/ocr"), ("/v1/img/ocr", "/v1/img/ocr")):
+        page = farm.client.get(path).get_data(as_text=True)
+        assert 'type="file" name="file"' in page
+        assert f'action="{action}"' in page

@@ -1,0 +1,125 @@
+"""The worker loop in-process, against a temporary spool and a fake engine."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from ocrfarm.settings import Settings
+from ocrfarm.spool import Spool
+from tests.helpers import blank_image, render_text, wait_for
+from workers.engine import Engine, FakeEngine
+from workers.loop import EXIT_OK, EXIT_STUCK, Worker
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings.from_env({}, spool=tmp_path / "spool", poll_interval=0.05, engine="fake")
+
+
+@pytest.fixture
+def spool(settings) -> Spool:
+    return Spool(settings.spool, settings.max_attempts).ensure()
+
+
+class BrokenEngine(Engine):
+    name = "broken"
+
+    def recognize(self, image):
+        raise RuntimeError("the model fell over")
+
+
+class HangingEngine(Engine):
+    name = "hanging"
+
+    def __init__(self):
+        self.release = threading.Event()
+
+    def recognize(self, image):
+        self.release.wait(60)
+        return []
+
+
+def test_burst_runs_every_job_and_leaves(spool, settings):
+    jobs = [spool.submit(blank_image(10 + i, 20), source="http") for i in range(3)]
+    assert Worker(spool, FakeEngine(), settings, "w").work(burst=True) == EXIT_OK
+    for i, job in enumerate(jobs):
+        record = spool.result(job.id)
+        assert record["status"] == "done"
+        assert record["text"] == f"{10 + i}x20"
+        assert record["lines"][0]["box"] == [[0, 0], [10 + i, 0], [10 + i, 20], [0, 20]]
+        assert record["image"] == {"width": 10 + i, "height": 20}
+        assert set(record["timings"]) == {"queued_s", "decode_s", "ocr_s"}
+    assert spool.depth() == 0
+
+
+def test_undecodable_inputs_fail_with_their_reason(spool, settings):
+    jpeg = render_text(fmt="JPEG")
+    not_image = spool.submit(b"just some text, not a picture", source="http")
+    truncated = spool.submit(jpeg[: len(jpeg) // 2], source="http")
+    good = spool.submit(blank_image(), source="http")
+    Worker(spool, FakeEngine(), settings, "w").work(burst=True)
+
+    assert spool.result(not_image.id)["error"]["code"] == "unsupported_type"
+    record = spool.result(truncated.id)
+    assert record["status"] == "failed"
+    assert record["error"]["code"] == "undecodable"
+    assert "truncated" in record["error"]["message"]
+    assert spool.result(good.id)["status"] == "done", "one bad job does not stop the others"
+
+
+def test_engine_errors_are_retried_then_the_job_fails(spool, settings):
+    job = spool.submit(blank_image(), source="http")
+    Worker(spool, BrokenEngine(), settings, "w").work(burst=True)
+    record = spool.result(job.id)
+    assert record["status"] == "failed"
+    assert record["error"]["code"] == "too_many_attempts"
+    assert len(record["attempts"]) == settings.max_attempts
+    assert all("the model fell over" in a["reason"] for a in record["attempts"])
+
+
+def test_hanging_engine_is_given_up_and_the_worker_exits(spool, tmp_path):
+    settings = Settings.from_env({}, spool=spool.root, poll_interval=0.05, job_timeout=1)
+    job = spool.submit(blank_image(), source="http")
+    engine = HangingEngine()
+    try:
+        assert Worker(spool, engine, settings, "w").work(burst=True) == EXIT_STUCK
+    finally:
+        engine.release.set()
+    status = spool.status(job.id)
+    assert status["status"] == "queued", "the job waits for a fresh worker"
+    assert status["attempts"] == 1
+    # The next worker runs it, and the timed-out attempt stays in the record.
+    Worker(spool, FakeEngine(), settings, "w2").work(burst=True)
+    record = spool.result(job.id)
+    assert record["status"] == "done"
+    assert "job timeout of 1 s" in record["attempts"][0]["reason"]
+
+
+def test_worker_recycles_after_its_job_budget(spool, tmp_path):
+    settings = Settings.from_env({}, spool=spool.root, max_jobs=3)
+    for _ in range(5):
+        spool.submit(blank_image(), source="http")
+    worker = Worker(spool, FakeEngine(), settings, "w")
+    assert worker.work(burst=True) == EXIT_OK
+    assert worker.jobs_done == 3
+    assert spool.depth() == 2
+
+
+@pytest.mark.parametrize("inotify", [True, False])
+def test_idle_worker_wakes_for_a_new_job_and_stops_on_request(spool, tmp_path, inotify):
+    # With inotify the poll interval is an hour, so only the event can wake the worker in time.
+    poll = 3600 if inotify else 0.05
+    settings = Settings.from_env({}, spool=spool.root, poll_interval=poll, inotify=inotify)
+    worker = Worker(spool, FakeEngine(), settings, "w")
+    exit_codes = []
+    thread = threading.Thread(target=lambda: exit_codes.append(worker.work()))
+    thread.start()
+    try:
+        job = spool.submit(blank_image(), source="http")
+        wait_for(lambda: spool.result(job.id), timeout=10, message="the idle worker to take the job")
+    finally:
+        worker.stop()
+        thread.join(timeout=10)
+    assert exit_codes == [EXIT_OK]
