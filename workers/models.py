@@ -74,12 +74,12 @@ def resolve(settings: Settings) -> ModelSet:
 def _check(models: ModelSet, angle_cls: bool) -> None:
     parts = [("det", models.det), ("rec", models.rec)]
     if angle_cls:
-        if models.cls is None:
+        parts.append(("cls", models.cls))
+    for part, path in parts:
+        if path is None:
             raise ConfigurationError(
                 f"{PREFIX}CLS_MODEL is not set: give the angle classifier or set {PREFIX}ANGLE_CLS=false"
             )
-        parts.append(("cls", models.cls))
-    for part, path in parts:
         setting = f"{PREFIX}{part.upper()}_MODEL" if models.name == "custom" else f"{PREFIX}MODELS={models.name}"
         files = [path / name for name in PADDLE_FILES] if models.format == "paddle" else [path]
         for file in files:

