@@ -60,10 +60,24 @@ class Settings:
     # supervisord starts fresh ones: long-running PaddleOCR processes grow (PaddleOCR #11639, #7823).
     max_jobs: int = 1000
     max_memory_mb: int = 4096
+    # Uploads get 503 with Retry-After while more jobs than this are waiting or running.
+    max_queue: int = 1000
+    # Final records (results, failed jobs) are deleted after this many days; stray temp files after
+    # an hour (a writer that died mid-write).
+    retention_days: float = 7.0
+    tmp_max_age: float = 3600.0
+    # Only for OCRFARM_ENGINE=fake: seconds each image takes, so tests can catch a job mid-run.
+    fake_delay: float = 0.0
     web_processes: int = 2
     # Each waiting request holds one thread for up to wait_timeout.
     web_threads: int = 16
     log_level: str = "info"
+
+    @property
+    def heartbeat_max_age(self) -> float:
+        """A worker whose heartbeat is older is taken for dead. Workers touch it every poll interval
+        when idle and every 5 s while a job runs."""
+        return max(15.0, 3 * self.poll_interval)
 
     @property
     def max_upload_bytes(self) -> int:
@@ -97,6 +111,10 @@ class Settings:
             job_timeout=read.number("JOB_TIMEOUT", cls.job_timeout, 1, 86400),
             max_jobs=read.integer("MAX_JOBS", cls.max_jobs, 1, 10**9),
             max_memory_mb=read.integer("MAX_MEMORY_MB", cls.max_memory_mb, 64, 10**7),
+            max_queue=read.integer("MAX_QUEUE", cls.max_queue, 1, 10**7),
+            retention_days=read.number("RETENTION_DAYS", cls.retention_days, 0.001, 36500),
+            tmp_max_age=read.number("TMP_MAX_AGE", cls.tmp_max_age, 1, 10**7),
+            fake_delay=read.number("FAKE_DELAY", cls.fake_delay, 0, 3600),
             web_processes=read.integer("WEB_PROCESSES", cls.web_processes, 1, 64),
             web_threads=read.integer("WEB_THREADS", cls.web_threads, 1, 1000),
             log_level=read.choice("LOG_LEVEL", cls.log_level, ("debug", "info", "warning", "error")),

@@ -200,6 +200,58 @@ class Spool:
         """Jobs waiting or running."""
         return sum(1 for _ in os.scandir(self.queue))
 
+    def oldest_age(self) -> float | None:
+        """Seconds since the oldest job still in the queue was submitted; None if the queue is empty."""
+        for job_id in self.queued_ids():
+            try:
+                submitted = json.loads((self.queue / job_id / JOB_FILE).read_bytes())["submitted"]
+            except (OSError, ValueError, KeyError):
+                continue  # finished while we looked
+            return max(0.0, time.time() - submitted)
+        return None
+
+    def sweep(self, retention: float, tmp_max_age: float) -> dict[str, int]:
+        """Remove what nobody needs any more; returns how many of each kind went.
+
+        Stray temp files (a writer died mid-write) after `tmp_max_age` seconds; final records and the
+        heartbeats of workers long gone after `retention` seconds; lock files of finished jobs.
+        """
+        now = time.time()
+        removed = {"tmp": 0, "results": 0, "heartbeats": 0, "locks": 0}
+        for kind, folder, max_age in (("tmp", self.tmp, tmp_max_age), ("results", self.results, retention),
+                                      ("heartbeats", self.heartbeats, retention)):
+            for entry in os.scandir(folder):
+                try:
+                    if now - entry.stat(follow_symlinks=False).st_mtime < max_age:
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        shutil.rmtree(entry.path)
+                    else:
+                        os.unlink(entry.path)
+                    removed[kind] += 1
+                except FileNotFoundError:
+                    continue
+        for entry in os.scandir(self.locks):
+            job_id = entry.name.removesuffix(".lock")
+            try:
+                old = now - entry.stat().st_mtime >= tmp_max_age
+            except FileNotFoundError:
+                continue
+            if not old or (self.queue / job_id).exists():
+                continue
+            lock = FileLock(entry.path, fallback_to_soft=False)
+            try:
+                lock.acquire(blocking=False)
+            except Timeout:
+                continue
+            # Held, and the job is gone: the same rule as retiring a job.
+            if not (self.queue / job_id).exists():
+                self._release(job_id, lock, retired=True)
+                removed["locks"] += 1
+            else:
+                lock.release()
+        return removed
+
     # ---- the workers' side ------------------------------------------------------------------
 
     def queued_ids(self) -> list[str]:

@@ -36,6 +36,34 @@ def ocr_seed_000():
     return _answer(job.id, record)
 
 
+@bp.post("/v1/jobs")
+def create_job():
+    """Spool the upload and answer at once with the job's id and URL."""
+    job = _submit_upload()
+    return _answer(job.id, None)
+
+
+@bp.get("/healthz")
+def healthz():
+    """The front is up and answering."""
+    return jsonify({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz():
+    """Ready when at least one worker has loaded its model and shown a recent heartbeat."""
+    spool, settings = farm().spool, farm().settings
+    workers = spool.live_workers(settings.heartbeat_max_age)
+    oldest = spool.oldest_age()
+    body = {
+        "ready": bool(workers),
+        "workers": len(workers),
+        "queue_depth": spool.depth(),
+        "oldest_job_age_s": None if oldest is None else round(oldest, 3),
+    }
+    return jsonify(body), 200 if workers else 503
+
+
 @bp.get("/v1/jobs/<job_id>")
 def get_job(job_id: str):
     # Ids are checked before they go near the spool: nothing a client sends becomes a path.
@@ -46,11 +74,15 @@ def get_job(job_id: str):
 
 
 def _submit_upload() -> Job:
+    settings = farm().settings
+    if farm().spool.depth() >= settings.max_queue:
+        # Refused before reading the body: nothing accepted so far is put at risk by a flood.
+        raise ApiError(503, "busy", f"{settings.max_queue} jobs are already waiting; try again shortly",
+                       headers={"Retry-After": "5"})
     upload = request.files.get("file")
     if upload is None:
         raise ApiError(400, "missing_file", "send the image as the multipart form field 'file'")
     data = upload.read()
-    settings = farm().settings
     if len(data) > settings.max_upload_bytes:
         raise ApiError(413, "too_large", f"the file is {len(data)} bytes; the limit is {settings.max_upload_bytes}")
     try:

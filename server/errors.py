@@ -19,12 +19,14 @@ IMAGE_ERROR_STATUS = {
 class ApiError(Exception):
     """A refused request. `extra` goes into the body beside "error" (a failed job's id and URL)."""
 
-    def __init__(self, status: int, code: str, message: str, extra: dict | None = None):
+    def __init__(self, status: int, code: str, message: str, extra: dict | None = None,
+                 headers: dict | None = None):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.extra = extra or {}
+        self.headers = headers or {}
 
 
 def error_response(status: int, code: str, message: str, extra: dict | None = None):
@@ -40,7 +42,9 @@ def from_image_error(exc: ImageError) -> ApiError:
 def register(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError):
-        return error_response(exc.status, exc.code, exc.message, exc.extra)
+        response = error_response(exc.status, exc.code, exc.message, exc.extra)
+        response.headers.update(exc.headers)
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -150,3 +150,61 @@ def test_upload_form(farm):
         page = farm.client.get(path).get_data(as_text=True)
         assert 'type="file" name="file"' in page
         assert f'action="{action}"' in page
+
+
+def test_jobs_endpoint_answers_at_once(tmp_path):
+    farm = Farm(make_settings(tmp_path))
+    response = farm.post(blank_image(), path="/v1/jobs")
+    assert response.status_code == 202
+    assert response.get_json()["status"] == "queued"
+    assert farm.client.get(response.headers["Location"]).get_json()["status"] == "queued"
+
+
+def test_full_queue_answers_503_and_keeps_what_it_accepted(tmp_path):
+    farm = Farm(make_settings(tmp_path, max_queue=2))
+    accepted = [farm.post(blank_image(), path="/v1/jobs") for _ in range(2)]
+    assert [r.status_code for r in accepted] == [202, 202]
+    refused = farm.post(blank_image(), path="/v1/jobs")
+    assert_error(refused, 503, "busy")
+    assert int(refused.headers["Retry-After"]) > 0
+    assert farm.spool.depth() == 2
+    farm.start_worker()
+    try:
+        from tests.helpers import wait_for
+        for response in accepted:
+            wait_for(lambda: farm.spool.result(response.get_json()["id"]), timeout=10, message="accepted job")
+        assert farm.post(blank_image(), path="/v1/jobs").status_code == 202, "room again once drained"
+    finally:
+        farm.stop()
+
+
+def test_disk_full_answers_507_and_leaves_nothing_behind(tmp_path, monkeypatch):
+    import errno
+
+    from ocrfarm import spool as spool_module
+
+    farm = Farm(make_settings(tmp_path))
+
+    def no_space(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(spool_module.os, "fsync", no_space)
+    assert_error(farm.post(blank_image()), 507, "insufficient_storage")
+    monkeypatch.undo()
+    assert list(farm.spool.queue.iterdir()) == [] and list(farm.spool.tmp.iterdir()) == []
+
+
+def test_health_and_readiness(tmp_path):
+    farm = Farm(make_settings(tmp_path))
+    assert farm.client.get("/healthz").get_json() == {"status": "ok"}
+    not_ready = farm.client.get("/readyz")
+    assert not_ready.status_code == 503 and not_ready.get_json()["ready"] is False
+    farm.post(blank_image(), path="/v1/jobs")
+    farm.start_worker()
+    try:
+        from tests.helpers import wait_for
+        wait_for(lambda: farm.client.get("/readyz").status_code == 200, timeout=10, message="ready")
+        body = farm.client.get("/readyz").get_json()
+        assert body["workers"] == 1 and "queue_depth" in body and "oldest_job_age_s" in body
+    finally:
+        farm.stop()

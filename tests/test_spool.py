@@ -144,3 +144,41 @@ def test_job_of_a_killed_process_is_taken_again(spool):
     assert claim.attempt == 2
     claim.finish({})
     assert spool.result(job.id)["attempts"][0]["outcome"] == "worker_died"
+
+
+def test_sweep_removes_only_what_is_old_and_finished(spool):
+    import time
+
+    old = time.time() - 10_000
+    stray = spool.tmp / "upload.123.tmp"
+    stray.write_bytes(b"half")
+    os.utime(stray, (old, old))
+    fresh = spool.tmp / "upload.456.tmp"
+    fresh.write_bytes(b"being written")
+
+    done = spool.submit(b"x", source="http")
+    spool.claim("w").finish({})
+    os.utime(spool.results / f"{done.id}.json", (old, old))
+    recent = spool.submit(b"x", source="http")
+    spool.claim("w").finish({})
+
+    queued = spool.submit(b"x", source="http")
+    spool.claim("w").retry("engine error")  # leaves its lock file, as a live job should
+    orphan = spool.locks / f"{new_job_id()}.lock"
+    orphan.write_bytes(b"")
+    os.utime(orphan, (old, old))
+    for lock in spool.locks.iterdir():
+        os.utime(lock, (old, old))
+
+    removed = spool.sweep(retention=5000, tmp_max_age=3600)
+    assert removed == {"tmp": 1, "results": 1, "heartbeats": 0, "locks": 1}
+    assert not stray.exists() and fresh.exists()
+    assert spool.result(done.id) is None and spool.result(recent.id) is not None
+    assert (spool.locks / f"{queued.id}.lock").exists(), "a queued job keeps its lock file"
+    assert spool.claim("w").job.id == queued.id
+
+
+def test_oldest_age(spool):
+    assert spool.oldest_age() is None
+    spool.submit(b"x", source="http")
+    assert 0 <= spool.oldest_age() < 60

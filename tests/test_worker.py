@@ -123,3 +123,35 @@ def test_idle_worker_wakes_for_a_new_job_and_stops_on_request(spool, tmp_path, i
         worker.stop()
         thread.join(timeout=10)
     assert exit_codes == [EXIT_OK]
+
+
+def test_result_that_cannot_be_written_is_retried_not_lost(spool, settings, monkeypatch):
+    import errno
+
+    from ocrfarm import spool as spool_module
+
+    real_write = spool_module.write_atomically
+    calls = []
+
+    def disk_full_once(path, data, tmp_dir):
+        if path.parent == spool.results:
+            calls.append(path)
+        if len(calls) == 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(path, data, tmp_dir)
+
+    monkeypatch.setattr(spool_module, "write_atomically", disk_full_once)
+    job = spool.submit(blank_image(), source="http")
+    Worker(spool, FakeEngine(), settings, "w").work(burst=True)
+    record = spool.result(job.id)
+    assert record["status"] == "done"
+    assert [a["outcome"] for a in record["attempts"]] == ["error", "done"]
+    assert "No space left" in record["attempts"][0]["reason"]
+    assert list(spool.tmp.iterdir()) == [], "no temp file left behind"
+
+
+def test_fake_engine_failure_modes_are_chosen_by_width():
+    from workers.engine import FAIL_WIDTH
+
+    with pytest.raises(RuntimeError):
+        FakeEngine().recognize(__import__("numpy").zeros((2, FAIL_WIDTH, 3), "uint8"))

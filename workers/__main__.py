@@ -24,7 +24,7 @@ def build_engine(settings: Settings):
     if settings.engine == "fake":
         from workers.engine import FakeEngine
 
-        return FakeEngine()
+        return FakeEngine(delay=settings.fake_delay)
     from workers import models
     from workers.paddle_engine import PaddleEngine
 

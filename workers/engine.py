@@ -6,6 +6,8 @@ Queue and loop tests use FakeEngine, so they never import paddle; the real engin
 from __future__ import annotations
 
 import dataclasses
+import os
+import signal
 import time
 
 import numpy as np
@@ -36,6 +38,13 @@ class Engine:
         return {"engine": self.name}
 
 
+# The fake engine misbehaves on purpose for images of these widths, so that a test picks the
+# failure it needs by the image it sends.
+HANG_WIDTH = 4041  # never answers: exercises the job timeout
+CRASH_WIDTH = 4042  # kills its own process, as a segfault in native code would: a poison file
+FAIL_WIDTH = 4043  # raises: an engine error
+
+
 class FakeEngine(Engine):
     """Reads nothing: answers one line naming the image's size. For tests of the queue and the loop."""
 
@@ -45,8 +54,15 @@ class FakeEngine(Engine):
         self.delay = delay
 
     def recognize(self, image: np.ndarray) -> list[Line]:
+        height, width = image.shape[:2]
+        if width == HANG_WIDTH:
+            while True:
+                time.sleep(3600)
+        if width == CRASH_WIDTH:
+            os.kill(os.getpid(), signal.SIGKILL)
+        if width == FAIL_WIDTH:
+            raise RuntimeError("the fake engine fails on images 4043 pixels wide")
         if self.delay:
             time.sleep(self.delay)
-        height, width = image.shape[:2]
         box = [[0.0, 0.0], [float(width), 0.0], [float(width), float(height)], [0.0, float(height)]]
         return [Line(f"{width}x{height}", 1.0, box)]

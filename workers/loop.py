@@ -35,6 +35,8 @@ EXIT_BOOT_ERROR = 3
 EXIT_STUCK = 4
 
 HEARTBEAT_EVERY = 5.0
+# Housekeeping (old results, stray temp files) runs when a worker is idle, at most this often.
+SWEEP_EVERY = 600.0
 
 
 class EngineStuck(Exception):
@@ -81,6 +83,7 @@ class Worker:
         self.name = name
         self.stop_requested = False
         self.jobs_done = 0
+        self.last_sweep = float("-inf")
         # Jitter, so that workers started together do not all recycle together.
         self.max_jobs = max(1, round(settings.max_jobs * random.uniform(0.9, 1.1)))
         self._signals_installed = False
@@ -126,6 +129,7 @@ class Worker:
                     if burst:
                         log.info("worker %s leaving: queue empty (burst mode)", self.name)
                         break
+                    self.sweep_if_due()
                     self.watch.wait(self.settings.poll_interval)
                     self.spool.heartbeat(self.name)
                     continue
@@ -182,6 +186,15 @@ class Worker:
                  job.id, job.source, job.size, claim.started - job.submitted, decoded - started, ocr_s,
                  len(lines), claim.attempt)
         return True
+
+    def sweep_if_due(self) -> None:
+        if time.monotonic() - self.last_sweep < SWEEP_EVERY:
+            return
+        self.last_sweep = time.monotonic()
+        removed = self.spool.sweep(self.settings.retention_days * 86400, self.settings.tmp_max_age)
+        if any(removed.values()):
+            log.info("worker %s housekeeping removed %s", self.name,
+                     ", ".join(f"{count} {kind}" for kind, count in removed.items() if count))
 
     def recycle_reason(self) -> str | None:
         if self.jobs_done >= self.max_jobs:
