@@ -60,6 +60,15 @@ class Settings:
     # supervisord starts fresh ones: long-running PaddleOCR processes grow (PaddleOCR #11639, #7823).
     max_jobs: int = 1000
     max_memory_mb: int = 4096
+    # Drop folder: a file is taken after this many seconds without a change in size or mtime...
+    quiet_period: float = 2.0
+    # ...and once it looks like a whole image; one that does not is queued anyway after this many
+    # seconds without change, and fails with the reason.
+    decode_grace: float = 30.0
+    # With inotify, a full rescan of the inbox this often catches events that were missed.
+    rescan_interval: float = 30.0
+    # Dropped originals go to done/ after their job; false deletes them.
+    keep_originals: bool = True
     # Uploads get 503 with Retry-After while more jobs than this are waiting or running.
     max_queue: int = 1000
     # Final records (results, failed jobs) are deleted after this many days; stray temp files after
@@ -111,6 +120,10 @@ class Settings:
             job_timeout=read.number("JOB_TIMEOUT", cls.job_timeout, 1, 86400),
             max_jobs=read.integer("MAX_JOBS", cls.max_jobs, 1, 10**9),
             max_memory_mb=read.integer("MAX_MEMORY_MB", cls.max_memory_mb, 64, 10**7),
+            quiet_period=read.number("QUIET_PERIOD", cls.quiet_period, 0, 3600),
+            decode_grace=read.number("DECODE_GRACE", cls.decode_grace, 0, 86400),
+            rescan_interval=read.number("RESCAN_INTERVAL", cls.rescan_interval, 0.1, 86400),
+            keep_originals=read.boolean("KEEP_ORIGINALS", cls.keep_originals),
             max_queue=read.integer("MAX_QUEUE", cls.max_queue, 1, 10**7),
             retention_days=read.number("RETENTION_DAYS", cls.retention_days, 0.001, 36500),
             tmp_max_age=read.number("TMP_MAX_AGE", cls.tmp_max_age, 1, 10**7),

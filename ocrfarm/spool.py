@@ -8,10 +8,14 @@ rules are written up for operators in spool/README.md. In short:
     locks/<id>.lock       flock held by the worker running job <id>; the kernel drops it if that worker dies
     results/<id>.json     the job's one final record, status "done" or "failed"
     heartbeats/<worker>   one file per worker, touched on every loop turn
+    inbox/                the drop folder: people and tools put files here (any depth)
+    outbox/<rel>.json     results of dropped files, mirroring their path in the inbox (and .txt)
+    done/, failed/        dropped originals after their job; failed ones with <name>.error.json
 
 A job's life, and the call that makes each move:
 
     (none)  -> QUEUED     submit(): build tmp/<id>/, fsync, rename to queue/<id>, fsync queue/
+    (inbox) -> QUEUED     accept_dropped(): the same, but the dropped file itself is renamed in
     QUEUED  -> RUNNING    claim(): take locks/<id>.lock without blocking, append a start line to attempts
     RUNNING -> QUEUED     Claim.retry(): append an end line, release (the attempt counts)
     RUNNING -> DONE       Claim.finish(): write results/<id>.json atomically, remove queue/<id>, release
@@ -34,7 +38,7 @@ import secrets
 import shutil
 import time
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from filelock import FileLock, Timeout
 
@@ -46,6 +50,8 @@ JOB_ID = re.compile(r"[0-9a-f]{32}")
 INPUT = "input"
 JOB_FILE = "job.json"
 ATTEMPTS_FILE = "attempts.jsonl"
+SOURCE_HTTP = "http"
+SOURCE_INBOX = "inbox"
 
 
 class State(str, enum.Enum):
@@ -117,17 +123,31 @@ def _dump(record: dict) -> bytes:
 class Spool:
     """A spool rooted at `root`. Cheap to create; `ensure()` makes the folders."""
 
-    def __init__(self, root: Path, max_attempts: int = 3):
+    def __init__(self, root: Path, max_attempts: int = 3, keep_originals: bool = True):
         self.root = Path(root)
         self.max_attempts = max_attempts
+        # Dropped files: moved to done/ after their job (True), or deleted.
+        self.keep_originals = keep_originals
         self.tmp = self.root / "tmp"
         self.queue = self.root / "queue"
         self.locks = self.root / "locks"
         self.results = self.root / "results"
         self.heartbeats = self.root / "heartbeats"
+        # The drop folder's output and archive sit beside the inbox, never inside it, so the farm
+        # cannot take its own output for input.
+        self.inbox = self.root / "inbox"
+        self.outbox = self.root / "outbox"
+        self.done = self.root / "done"
+        self.failed = self.root / "failed"
+
+    @classmethod
+    def from_settings(cls, settings) -> Spool:
+        """The spool the settings name, with its folders made."""
+        return cls(settings.spool, settings.max_attempts, settings.keep_originals).ensure()
 
     def ensure(self) -> Spool:
-        for folder in (self.tmp, self.queue, self.locks, self.results, self.heartbeats):
+        for folder in (self.tmp, self.queue, self.locks, self.results, self.heartbeats,
+                       self.inbox, self.outbox, self.done, self.failed):
             folder.mkdir(parents=True, exist_ok=True)
         return self
 
@@ -147,19 +167,63 @@ class Spool:
             "options": options or {},
         }
         try:
-            for name, content in ((INPUT, data), (JOB_FILE, _dump(record))):
-                with open(building / name, "wb") as f:
-                    f.write(content)
-                    f.flush()
-                    os.fsync(f.fileno())
+            _write_synced(building / INPUT, data)
+            _write_synced(building / JOB_FILE, _dump(record))
             fsync_dir(building)
             # The rename publishes the whole job at once; a worker never sees half of it.
-            os.rename(building, self.queue / job_id)
+            self._publish(building)
         except BaseException:
             shutil.rmtree(building, ignore_errors=True)
             raise
-        fsync_dir(self.queue)
         return self._job_from(record, self.queue / job_id)
+
+    def accept_dropped(self, path: Path) -> Job | None:
+        """Queue a settled file from the inbox as a job.  # (inbox) -> QUEUED
+
+        The file is renamed into the job folder, so at any instant it is either in the inbox or in a
+        job, never both: a crash, or a second intake racing for the same file, cannot make two jobs
+        of it. Returns None if someone else took the file first.
+        """
+        rel = path.relative_to(self.inbox).as_posix()
+        job_id = new_job_id()
+        building = self.tmp / job_id
+        building.mkdir()
+        try:
+            record = {"id": job_id, "source": SOURCE_INBOX, "filename": rel, "size": path.lstat().st_size,
+                      "submitted": time.time(), "options": {}}
+            _write_synced(building / JOB_FILE, _dump(record))
+            os.rename(path, building / INPUT)
+        except FileNotFoundError:
+            shutil.rmtree(building, ignore_errors=True)
+            return None
+        fsync_dir(building)
+        fsync_dir(path.parent)
+        self._publish(building)
+        return self._job_from(record, self.queue / job_id)
+
+    def recover_dropped(self) -> int:
+        """Queue dropped files that an intake took but did not publish before it died."""
+        count = 0
+        for entry in os.scandir(self.tmp):
+            folder = Path(entry.path)
+            if not (valid_job_id(entry.name) and (folder / INPUT).exists()):
+                continue
+            try:
+                record = json.loads((folder / JOB_FILE).read_bytes())
+            except (OSError, ValueError):
+                continue
+            # Only dropped files: an upload that never got published had a client that got an error.
+            if record.get("source") == SOURCE_INBOX:
+                try:
+                    self._publish(folder)
+                except FileNotFoundError:
+                    continue  # another intake published it
+                count += 1
+        return count
+
+    def _publish(self, building: Path) -> None:
+        os.rename(building, self.queue / building.name)
+        fsync_dir(self.queue)
 
     def result(self, job_id: str) -> dict | None:
         """The job's final record, or None while it has none. Anything not a whole record is ignored."""
@@ -262,6 +326,10 @@ class Spool:
         """Something to sleep on until a job may have arrived."""
         return DirWatch(self.queue, use_inotify, extra_fds)
 
+    def watch_inbox(self, use_inotify: bool, extra_fds: tuple[int, ...] = ()) -> DirWatch:
+        """Something to sleep on until a file may have been dropped (subfolders are added as found)."""
+        return DirWatch(self.inbox, use_inotify, extra_fds)
+
     def claim(self, worker: str) -> Claim | None:
         """Take the oldest job no live worker holds.  # QUEUED -> RUNNING
 
@@ -293,9 +361,10 @@ class Spool:
             job = Job(job_id, "unknown", "", 0, time.time(), {}, folder)
             return Claim(self, job, lock, attempts, worker)._give_up("bad_job", f"unreadable job file: {exc}")
         claim = Claim(self, job, lock, attempts, worker)
-        if self.result(job_id) is not None:
+        record = self.result(job_id)
+        if record is not None:
             # A worker wrote the result and died before removing the job: the job is already answered.
-            claim._retire()
+            claim._retire(record)
             return None
         if len(attempts) >= self.max_attempts:
             last = attempts[-1].get("reason") or "the worker stopped during the attempt"
@@ -342,6 +411,87 @@ class Spool:
             options=record.get("options", {}),
             folder=folder,
         )
+
+
+    # ---- the drop folder's output ----------------------------------------------------------------
+
+    def _deliver(self, job: Job, record: dict) -> dict:
+        """Write a dropped file's result to outbox/ (done) or its reason to failed/ (failed)."""
+        rel = PurePosixPath(job.filename)
+        staged = self.tmp / f"{job.id}.deliver"
+        _write_synced(staged, _dump(record))
+        try:
+            if record["status"] == State.DONE:
+                folder = _inside(self.outbox, rel.parent)
+                json_path = _link_unique(staged, folder, (f"{rel.stem}.json", f"{rel.stem}-{job.id[-8:]}.json"),
+                                         lambda taken: _record_id(taken) == job.id)
+                text_path = json_path.with_suffix(".txt")
+                write_atomically(text_path, (record.get("text", "") + "\n").encode(), self.tmp)
+                return {"json": self._rel(json_path), "txt": self._rel(text_path)}
+            folder = _inside(self.failed, rel.parent)
+            error_path = _link_unique(staged, folder, (f"{rel.name}.error.json",
+                                                       f"{rel.stem}-{job.id[-8:]}{rel.suffix}.error.json"),
+                                      lambda taken: _record_id(taken) == job.id)
+            return {"error": self._rel(error_path)}
+        finally:
+            staged.unlink(missing_ok=True)
+
+    def _archive_original(self, job: Job, record: dict) -> None:
+        """Move a dropped file out of its finished job: to done/ or failed/, mirroring its path."""
+        rel = PurePosixPath(job.filename)
+        if record["status"] == State.DONE and not self.keep_originals:
+            return  # deleted with the job folder
+        base = self.done if record["status"] == State.DONE else self.failed
+        _link_unique(job.input_path, _inside(base, rel.parent), (rel.name, f"{rel.stem}-{job.id[-8:]}{rel.suffix}"),
+                     lambda taken: os.path.samefile(taken, job.input_path))
+
+    def _rel(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+
+def _inside(base: Path, rel: PurePosixPath) -> Path:
+    """`base/rel`, refusing anything that would land outside `base` (rel comes from a file's path)."""
+    folder = (base / rel).resolve()
+    if folder != base.resolve() and base.resolve() not in folder.parents:
+        raise ValueError(f"{rel} leads outside {base}")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _link_unique(source: Path, folder: Path, names: tuple[str, str], ours) -> Path:
+    """Give `source` a name in `folder` without replacing anything that is not ours.
+
+    The plain name is tried with link(), which refuses a taken name. If this very job took it (an
+    earlier run that crashed) it is reused; otherwise the second name, which carries the job's id
+    and so can only be ours, is used. The staging name starts with a dot: readers of the folders
+    (and the intake, were they inside the inbox) skip dotfiles.
+    """
+    plain = folder / names[0]
+    try:
+        os.link(source, plain)
+        target = plain
+    except FileExistsError:
+        # Ours (an earlier run of this job) or not, the name is replaced only by this job's content.
+        target = plain if ours(plain) else folder / names[1]
+        staged = folder / f".{names[1]}.{secrets.token_hex(4)}.tmp"
+        os.link(source, staged)
+        os.replace(staged, target)
+    fsync_dir(folder)
+    return target
+
+
+def _record_id(path: Path) -> str | None:
+    try:
+        return json.loads(path.read_bytes()).get("id")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 class Claim:
@@ -407,13 +557,21 @@ class Claim:
             "attempts": [_public_attempt(a) for a in self.history],
             **body,
         }
+        if "timings" in record:
+            record["timings"]["total_s"] = round(record["finished"] - job.submitted, 4)
+        if job.source == SOURCE_INBOX:
+            # Delivered before the result is written: a crash in between re-runs the job, and the
+            # second delivery finds the first one's files and keeps their names.
+            record["delivered"] = self.spool._deliver(job, record)
         write_atomically(self.spool.results / f"{job.id}.json", _dump(record), self.spool.tmp)
-        self._retire()
+        self._retire(record)
         return record
 
-    def _retire(self) -> None:
+    def _retire(self, record: dict) -> None:
         # The result is durable before the job goes, so a crash here leaves a job that the next
         # claim retires without running it again.
+        if self.job.source == SOURCE_INBOX and self.job.input_path.exists():
+            self.spool._archive_original(self.job, record)
         shutil.rmtree(self.job.folder, ignore_errors=True)
         self.spool._release(self.job.id, self.lock, retired=True)
 

@@ -18,49 +18,72 @@ try:
 except ImportError:  # not Linux: polling alone
     INotify = None
 
+WATCHED = 0
+if INotify is not None:
+    WATCHED = flags.MOVED_TO | flags.CREATE | flags.CLOSE_WRITE | flags.MODIFY
+
 
 class DirWatch:
-    """Wait for files to be created in or renamed into `folder`, or for one of `extra_fds` to be readable."""
+    """Wait for files to appear or change in watched folders, or for one of `extra_fds` to be readable."""
 
     def __init__(self, folder: Path, use_inotify: bool = True, extra_fds: tuple[int, ...] = ()):
-        self.folder = folder
         self.extra_fds = extra_fds
         self.inotify = None
+        self.folders: dict[int, Path] = {}
         if use_inotify and INotify is not None:
             try:
                 self.inotify = INotify()
-                self.inotify.add_watch(folder, flags.MOVED_TO | flags.CREATE | flags.CLOSE_WRITE)
             except OSError as exc:
-                # Out of watches (fs.inotify.max_user_watches) or a filesystem without support.
-                log.warning("inotify unavailable on %s (%s); polling only", folder, exc)
-                self.close()
+                log.warning("inotify unavailable (%s); polling only", exc)
+        self.add(folder)
+
+    def add(self, folder: Path) -> None:
+        """Watch one more folder (inotify watches are not recursive)."""
+        if self.inotify is None or folder in self.folders.values():
+            return
+        try:
+            self.folders[self.inotify.add_watch(folder, WATCHED)] = folder
+        except OSError as exc:
+            # Out of watches (fs.inotify.max_user_watches), or a filesystem without support.
+            log.warning("inotify cannot watch %s (%s); polling only", folder, exc)
+            self.close()
 
     @property
     def mode(self) -> str:
         return "inotify" if self.inotify is not None else "polling"
 
-    def wait(self, timeout: float) -> bool:
-        """Sleep up to `timeout` seconds; True if woken by an event rather than the clock."""
+    def wait(self, timeout: float) -> list[Path]:
+        """Sleep up to `timeout` seconds. Returns the files renamed into a watched folder meanwhile
+        (empty when woken by the clock, another fd, or another kind of event)."""
         fds = list(self.extra_fds)
         if self.inotify is not None:
             fds.append(self.inotify.fileno())
-        if not fds:
-            # Nothing to select on: an interruptible sleep.
-            select.select([], [], [], timeout)
-            return False
         ready, _, _ = select.select(fds, [], [], timeout)
+        moved_in = []
         for fd in ready:
-            _drain(fd)
-        return bool(ready)
+            if self.inotify is not None and fd == self.inotify.fileno():
+                moved_in.extend(self._read_events())
+            else:
+                _drain(fd)
+        return moved_in
+
+    def _read_events(self) -> list[Path]:
+        moved_in = []
+        for event in self.inotify.read(timeout=0):
+            folder = self.folders.get(event.wd)
+            if folder is not None and event.name and event.mask & flags.MOVED_TO:
+                moved_in.append(folder / event.name)
+        return moved_in
 
     def close(self) -> None:
         if self.inotify is not None:
             self.inotify.close()
             self.inotify = None
+        self.folders.clear()
 
 
 def _drain(fd: int) -> None:
-    """Read what is pending so the next select() blocks again; the events themselves are not needed."""
+    """Read what is pending so the next select() blocks again."""
     try:
         os.read(fd, 65536)
     except (BlockingIOError, InterruptedError):

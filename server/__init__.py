@@ -22,7 +22,7 @@ class Farm:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.spool = Spool(settings.spool, settings.max_attempts).ensure()
+        self.spool = Spool.from_settings(settings)
         self.waiter = ResultWaiter(self.spool, settings.poll_interval, settings.inotify)
 
 

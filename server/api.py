@@ -115,6 +115,4 @@ def _answer(job_id: str, record: dict | None):
 def _view(record: dict) -> dict:
     view = dict(record)
     view["url"] = url_for("api.get_job", job_id=record["id"])
-    if "finished" in record and "timings" in record:
-        view["timings"] = {**record["timings"], "total_s": round(record["finished"] - record["submitted"], 4)}
     return view

@@ -50,7 +50,7 @@ def test_burst_runs_every_job_and_leaves(spool, settings):
         assert record["text"] == f"{10 + i}x20"
         assert record["lines"][0]["box"] == [[0, 0], [10 + i, 0], [10 + i, 20], [0, 20]]
         assert record["image"] == {"width": 10 + i, "height": 20}
-        assert set(record["timings"]) == {"queued_s", "decode_s", "ocr_s"}
+        assert set(record["timings"]) == {"queued_s", "decode_s", "ocr_s", "total_s"}
     assert spool.depth() == 0
 
 

@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigurationError as exc:
         log.error("worker %s cannot start: %s", name, exc)
         return EXIT_BOOT_ERROR
-    spool = Spool(settings.spool, settings.max_attempts).ensure()
+    spool = Spool.from_settings(settings)
     worker = Worker(spool, engine, settings, name)
     worker.install_signal_handlers()
     return worker.work(burst=args.burst)

@@ -12,7 +12,6 @@ import logging
 import os
 import queue
 import random
-import signal
 import threading
 import time
 from concurrent.futures import Future
@@ -25,6 +24,7 @@ from ocrfarm.exceptions import ImageError
 from ocrfarm.settings import Settings
 from ocrfarm.spool import Claim, Spool
 from workers.engine import Engine, Line
+from workers.stopping import StopFlag
 
 log = logging.getLogger(__name__)
 
@@ -81,34 +81,19 @@ class Worker:
         self.engine_thread = EngineThread(engine)
         self.settings = settings
         self.name = name
-        self.stop_requested = False
+        self.stopping = StopFlag()
         self.jobs_done = 0
         self.last_sweep = float("-inf")
         # Jitter, so that workers started together do not all recycle together.
         self.max_jobs = max(1, round(settings.max_jobs * random.uniform(0.9, 1.1)))
-        self._signals_installed = False
-        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        self.watch = spool.watch_queue(settings.inotify, extra_fds=(self._wake_r,))
-
-    # ---- signals: handlers only set a flag ----------------------------------------------------
+        self.watch = spool.watch_queue(settings.inotify, extra_fds=(self.stopping.wake_fd,))
 
     def install_signal_handlers(self) -> None:
-        # The wake-up fd makes a signal end the idle select() at once instead of at the next poll.
-        signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
-        self._signals_installed = True
-        signal.signal(signal.SIGTERM, self._request_stop)
-        signal.signal(signal.SIGINT, self._request_stop)
+        self.stopping.install()
 
     def stop(self) -> None:
         """Ask the loop to leave after the current job (for code that embeds the worker)."""
-        self.stop_requested = True
-        os.write(self._wake_w, b"\0")
-
-    def _request_stop(self, signum, frame) -> None:
-        self.stop_requested = True
-        # The first signal lets the current job finish. A second one takes the default action and
-        # ends the process at once; the kernel drops our lock and another worker takes the job.
-        signal.signal(signum, signal.SIG_DFL)
+        self.stopping.request()
 
     # ---- the loop ------------------------------------------------------------------------------
 
@@ -121,7 +106,7 @@ class Worker:
         exit_code = EXIT_OK
         try:
             while True:
-                if self.stop_requested:
+                if self.stopping.requested:
                     log.info("worker %s stopping on request after %d jobs", self.name, self.jobs_done)
                     break
                 claim = self.spool.claim(self.name)
@@ -206,10 +191,7 @@ class Worker:
 
     def teardown(self) -> None:
         self.watch.close()
-        if self._signals_installed:
-            signal.set_wakeup_fd(-1)
-        os.close(self._wake_r)
-        os.close(self._wake_w)
+        self.stopping.close()
 
 
 def resident_memory_mb() -> float:
