@@ -94,7 +94,7 @@ def write_atomically(path: Path, data: bytes, tmp_dir: Path) -> None:
     Temp file in the spool's tmp/ (same filesystem), fsync, rename over the final name, fsync the
     directory: a rename alone is not durable until its directory entry is (fsync(2)).
     """
-    tmp = tmp_dir / f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    tmp = tmp_dir / temp_name(path.name)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -106,6 +106,25 @@ def write_atomically(path: Path, data: bytes, tmp_dir: Path) -> None:
         tmp.unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+
+def temp_name(label: str) -> str:
+    """A name for a file in tmp/ that says which process writes it, so that the sweep can remove it
+    as soon as that process is gone: a temp file of a dead writer will never be renamed."""
+    return f"{label}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+
+
+def _writer_alive(name: str) -> bool:
+    parts = name.rsplit(".", 3)
+    if len(parts) != 4 or parts[3] != "tmp" or not parts[1].isdigit():
+        return True  # not ours to judge by name; the age limit applies
+    try:
+        os.kill(int(parts[1]), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def fsync_dir(path: Path) -> None:
@@ -277,7 +296,8 @@ class Spool:
     def sweep(self, retention: float, tmp_max_age: float) -> dict[str, int]:
         """Remove what nobody needs any more; returns how many of each kind went.
 
-        Stray temp files (a writer died mid-write) after `tmp_max_age` seconds; final records and the
+        Stray temp files as soon as their writer is dead, or after `tmp_max_age` seconds if the name
+        does not tell; final records and the
         heartbeats of workers long gone after `retention` seconds; lock files of finished jobs.
         """
         now = time.time()
@@ -286,7 +306,8 @@ class Spool:
                                       ("heartbeats", self.heartbeats, retention)):
             for entry in os.scandir(folder):
                 try:
-                    if now - entry.stat(follow_symlinks=False).st_mtime < max_age:
+                    young = now - entry.stat(follow_symlinks=False).st_mtime < max_age
+                    if young and (kind != "tmp" or _writer_alive(entry.name)):
                         continue
                     if entry.is_dir(follow_symlinks=False):
                         shutil.rmtree(entry.path)
@@ -418,20 +439,20 @@ class Spool:
     def _deliver(self, job: Job, record: dict) -> dict:
         """Write a dropped file's result to outbox/ (done) or its reason to failed/ (failed)."""
         rel = PurePosixPath(job.filename)
-        staged = self.tmp / f"{job.id}.deliver"
+        staged = self.tmp / temp_name(f"{job.id}.deliver")
         _write_synced(staged, _dump(record))
         try:
             if record["status"] == State.DONE:
                 folder = _inside(self.outbox, rel.parent)
                 json_path = _link_unique(staged, folder, (f"{rel.stem}.json", f"{rel.stem}-{job.id[-8:]}.json"),
-                                         lambda taken: _record_id(taken) == job.id)
+                                         lambda taken: _record_id(taken) == job.id, self.tmp)
                 text_path = json_path.with_suffix(".txt")
                 write_atomically(text_path, (record.get("text", "") + "\n").encode(), self.tmp)
                 return {"json": self._rel(json_path), "txt": self._rel(text_path)}
             folder = _inside(self.failed, rel.parent)
             error_path = _link_unique(staged, folder, (f"{rel.name}.error.json",
                                                        f"{rel.stem}-{job.id[-8:]}{rel.suffix}.error.json"),
-                                      lambda taken: _record_id(taken) == job.id)
+                                      lambda taken: _record_id(taken) == job.id, self.tmp)
             return {"error": self._rel(error_path)}
         finally:
             staged.unlink(missing_ok=True)
@@ -443,7 +464,7 @@ class Spool:
             return  # deleted with the job folder
         base = self.done if record["status"] == State.DONE else self.failed
         _link_unique(job.input_path, _inside(base, rel.parent), (rel.name, f"{rel.stem}-{job.id[-8:]}{rel.suffix}"),
-                     lambda taken: os.path.samefile(taken, job.input_path))
+                     lambda taken: os.path.samefile(taken, job.input_path), self.tmp)
 
     def _rel(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
@@ -458,13 +479,12 @@ def _inside(base: Path, rel: PurePosixPath) -> Path:
     return folder
 
 
-def _link_unique(source: Path, folder: Path, names: tuple[str, str], ours) -> Path:
+def _link_unique(source: Path, folder: Path, names: tuple[str, str], ours, tmp_dir: Path) -> Path:
     """Give `source` a name in `folder` without replacing anything that is not ours.
 
     The plain name is tried with link(), which refuses a taken name. If this very job took it (an
     earlier run that crashed) it is reused; otherwise the second name, which carries the job's id
-    and so can only be ours, is used. The staging name starts with a dot: readers of the folders
-    (and the intake, were they inside the inbox) skip dotfiles.
+    and so can only be ours, is used; it is staged in tmp/ (the same filesystem) and renamed over.
     """
     plain = folder / names[0]
     try:
@@ -473,7 +493,7 @@ def _link_unique(source: Path, folder: Path, names: tuple[str, str], ours) -> Pa
     except FileExistsError:
         # Ours (an earlier run of this job) or not, the name is replaced only by this job's content.
         target = plain if ours(plain) else folder / names[1]
-        staged = folder / f".{names[1]}.{secrets.token_hex(4)}.tmp"
+        staged = tmp_dir / temp_name("link")
         os.link(source, staged)
         os.replace(staged, target)
     fsync_dir(folder)

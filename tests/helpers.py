@@ -61,3 +61,7 @@ def wait_for(condition, timeout: float, interval: float = 0.05, message: str = "
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g}s waiting for {message}")
         time.sleep(interval)
+
+
+# Lines a test wants printed at the very end of the run (see conftest.pytest_terminal_summary).
+SUMMARY_LINES: list[str] = []

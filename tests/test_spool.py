@@ -182,3 +182,16 @@ def test_oldest_age(spool):
     assert spool.oldest_age() is None
     spool.submit(b"x", source="http")
     assert 0 <= spool.oldest_age() < 60
+
+
+def test_sweep_removes_temp_files_of_dead_writers_at_once(spool):
+    from ocrfarm.spool import temp_name
+
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)
+    dead = spool.tmp / f"result.json.{finished.stdout.strip()}.abcd1234.tmp"
+    dead.write_bytes(b"half a result")
+    mine = spool.tmp / temp_name("result.json")
+    mine.write_bytes(b"being written")
+    assert spool.sweep(retention=5000, tmp_max_age=3600)["tmp"] == 1
+    assert not dead.exists() and mine.exists()

@@ -1,0 +1,199 @@
+"""The fault suite: the farm under supervisord with its real config, a few hundred jobs over HTTP and
+the drop folder, and meanwhile workers killed with SIGKILL, the front restarted, the queue filled
+past its limit, a poison file and a hanging job. Nothing accepted may be lost or answered twice.
+
+The queue protocol is what is on trial, so the workers run the fake engine (it answers with the
+image's size, which lets every result be checked against its input). OCRFARM_FAULT_SCALE=5 runs
+five times the jobs, by hand.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import random
+import re
+import signal
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import requests
+from PIL import Image
+
+from tests.farm_process import FarmProcess
+from tests.helpers import SUMMARY_LINES, wait_for
+from workers.engine import CRASH_WIDTH, HANG_WIDTH
+
+pytestmark = pytest.mark.system
+
+SCALE = float(os.environ.get("OCRFARM_FAULT_SCALE", "1"))
+KILL_EVERY = 2.0
+
+
+def png(width: int, height: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), "white").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def running_workers(farm: FarmProcess) -> list[tuple[str, int]]:
+    """Workers that have been RUNNING for at least a second: (name, pid)."""
+    found = []
+    for line in farm.ctl("status").splitlines():
+        match = re.match(r"(worker:\S+)\s+RUNNING\s+pid (\d+), uptime (\d+):(\d+):(\d+)", line)
+        if match and int(match[3]) * 3600 + int(match[4]) * 60 + int(match[5]) >= 1:
+            found.append((match[1], int(match[2])))
+    return found
+
+
+class Load:
+    """Clients and chaos, each in a thread, counting what happened."""
+
+    def __init__(self, farm: FarmProcess):
+        self.farm = farm
+        self.counts = Counter()
+        self.accepted: dict[str, str] = {}  # job id -> expected text ("" for jobs expected to fail)
+        self.dropped: dict[str, str] = {}  # inbox file name -> expected text
+        self.lock = threading.Lock()
+        self.chaos_over = threading.Event()
+
+    def submit(self, data: bytes, expected: str) -> None:
+        while True:
+            try:
+                response = requests.post(self.farm.url + "/v1/jobs", files={"file": ("x.png", data)}, timeout=30)
+            except requests.ConnectionError:
+                self.bump("connection_refused")  # the front is restarting: try again
+                time.sleep(0.2)
+                continue
+            if response.status_code == 503:
+                self.bump("rejected_503")
+                time.sleep(float(response.headers["Retry-After"]))
+                continue
+            assert response.status_code == 202, response.text
+            with self.lock:
+                self.accepted[response.json()["id"]] = expected
+            return
+
+    def http_client(self, sizes: list[tuple[int, int]]) -> None:
+        for width, height in sizes:
+            self.submit(png(width, height), f"{width}x{height}")
+
+    def dropper(self, count: int) -> None:
+        inbox = self.farm.spool / "inbox"
+        for n in range(count):
+            width, height = 300 + n, 7
+            name = f"drop{n:04d}.png"
+            # Half written in place (the quiet period applies), half by the rename trick.
+            if n % 2:
+                (inbox / name).write_bytes(png(width, height))
+            else:
+                (inbox / f".{name}.part").write_bytes(png(width, height))
+                os.rename(inbox / f".{name}.part", inbox / name)
+            self.dropped[name] = f"{width}x{height}"
+            if n % 10 == 9:
+                time.sleep(0.3)  # drops come in bursts, as from a scanner
+
+    def chaos(self) -> None:
+        restarted_front = False
+        started = time.monotonic()
+        while not self.chaos_over.wait(KILL_EVERY):
+            workers = running_workers(self.farm)
+            if workers:
+                name, pid = random.choice(workers)
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    self.bump("kills")
+                except ProcessLookupError:
+                    pass
+            if not restarted_front and time.monotonic() - started > 6:
+                assert "started" in self.farm.ctl("restart", "web")
+                restarted_front = True
+                self.bump("front_restarts")
+
+    def bump(self, key: str) -> None:
+        with self.lock:
+            self.counts[key] += 1
+
+
+def test_nothing_accepted_is_lost_or_answered_twice(tmp_path):
+    farm = FarmProcess(tmp_path, workers=3, engine="fake", fake_delay=0.1, job_timeout=3, max_attempts=3,
+                       max_queue=40, quiet_period=0.5, decode_grace=2, poll_interval=0.2)
+    try:
+        farm.start()
+        load = Load(farm)
+        n_http = int(240 * SCALE)
+        n_drop = int(80 * SCALE)
+        sizes = [(100 + n, 11) for n in range(n_http)]
+        clients = [threading.Thread(target=load.http_client, args=(sizes[i::4],)) for i in range(4)]
+        clients.append(threading.Thread(target=load.dropper, args=(n_drop,)))
+        chaos = threading.Thread(target=load.chaos)
+        for thread in clients + [chaos]:
+            thread.start()
+        # The troublemakers: a file that kills its worker, over HTTP and through the drop folder,
+        # and a job whose OCR call never returns.
+        load.submit(png(CRASH_WIDTH, 5), "")
+        load.submit(png(HANG_WIDTH, 5), "")
+        (farm.spool / "inbox" / "poison.png").write_bytes(png(CRASH_WIDTH, 6))
+        for thread in clients:
+            thread.join(timeout=600)
+        load.chaos_over.set()
+        chaos.join(timeout=60)
+
+        results = farm.spool / "results"
+
+        def all_answered():
+            return (all((results / f"{job_id}.json").exists() for job_id in load.accepted)
+                    and not any((farm.spool / "queue").iterdir())
+                    and not any((farm.spool / "inbox").iterdir()))
+
+        wait_for(all_answered, timeout=300, interval=0.5, message="every accepted job to be answered")
+        wait_for(lambda: not any((farm.spool / "tmp").iterdir()), timeout=60,
+                 message="temp files of killed writers to be swept")
+
+        # Every job, over HTTP and dropped, has exactly one whole final record.
+        records = {p.stem: json.loads(p.read_text()) for p in results.glob("*.json")}
+        assert len(records) == len(load.accepted) + n_drop + 1, "no job is missing and none appeared twice"
+        counts = Counter(r["status"] for r in records.values())
+        assert set(counts) <= {"done", "failed"}
+        for job_id, expected in load.accepted.items():
+            record = records[job_id]
+            if expected:
+                assert record["status"] == "done", record
+                assert record["text"] == expected, "each result belongs to its own input"
+            else:
+                assert record["status"] == "failed"
+                assert record["error"]["code"] == "too_many_attempts"
+                assert len(record["attempts"]) == 3
+                assert record["error"]["message"]
+
+        outbox = [json.loads(p.read_text()) for p in (farm.spool / "outbox").glob("*.json")]
+        by_file = Counter(r["filename"] for r in outbox)
+        assert by_file == Counter(list(load.dropped)), "each dropped file has exactly one result"
+        assert all(r["text"] == load.dropped[r["filename"]] for r in outbox)
+        poison = json.loads((farm.spool / "failed" / "poison.png.error.json").read_text())
+        assert poison["error"]["code"] == "too_many_attempts"
+        assert all(a["outcome"] == "worker_died" for a in poison["attempts"])
+
+        # The hanging job: its attempts ended by the job timeout (or by a chaos kill meanwhile).
+        hang_id = next(job_id for job_id, expected in load.accepted.items()
+                       if not expected and any("job timeout" in (a["reason"] or "") for a in records[job_id]["attempts"]))
+        assert all(a["outcome"] == "worker_died" or "job timeout" in a["reason"]
+                   for a in records[hang_id]["attempts"])
+
+        leftovers = [p for folder in ("outbox", "done", "failed") for p in (farm.spool / folder).rglob(".*")]
+        assert leftovers == [], "no staging files in the folders users read"
+        assert load.counts["rejected_503"] > 0, "the queue was filled past its limit"
+        assert load.counts["kills"] >= 3 and load.counts["front_restarts"] == 1
+        states = farm.states()
+        assert states and all(state == "RUNNING" for state in states.values()), states
+    finally:
+        farm.stop()
+    SUMMARY_LINES.append(
+        f"fault suite: accepted={len(load.accepted) + n_drop + 1} done={counts['done']} "
+        f"failed={counts['failed']} rejected_503={load.counts['rejected_503']} kills={load.counts['kills']} "
+        f"front_restarts={load.counts['front_restarts']} refused_during_restart={load.counts['connection_refused']}"
+    )
