@@ -43,7 +43,13 @@ class Settings:
     rec_dict: Path | None = None
     angle_cls: bool = True
     # The detector scales the longest side down to this; it bounds memory on huge scans (#17955).
+    # Per-request option det_limit_side overrides it.
     det_limit_side: int = 960
+    # Lines read with less confidence are dropped (PaddleOCR's own default); option min_confidence.
+    min_confidence: float = 0.5
+    # PDF pages are rendered at this resolution; documents with more pages are refused.
+    pdf_dpi: int = 200
+    max_pages: int = 100
     # How long POST /v1/ocr waits for the result before answering 202 with the job's URL.
     wait_timeout: float = 30.0
     max_upload_mb: float = 20.0
@@ -77,6 +83,8 @@ class Settings:
     tmp_max_age: float = 3600.0
     # Only for OCRFARM_ENGINE=fake: seconds each image takes, so tests can catch a job mid-run.
     fake_delay: float = 0.0
+    # When set, every API call needs "Authorization: Bearer <token>"; health checks stay open.
+    api_token: str | None = None
     web_processes: int = 2
     # Each waiting request holds one thread for up to wait_timeout.
     web_threads: int = 16
@@ -87,6 +95,18 @@ class Settings:
         """A worker whose heartbeat is older is taken for dead. Workers touch it every poll interval
         when idle and every 5 s while a job runs."""
         return max(15.0, 3 * self.poll_interval)
+
+    @property
+    def limits(self):
+        from ocrfarm.documents import Limits
+
+        return Limits(max_pixels=self.max_pixels, max_pages=self.max_pages, dpi=self.pdf_dpi)
+
+    @property
+    def option_defaults(self) -> dict:
+        """What each per-request option is when a request does not set it."""
+        return {"angle_cls": self.angle_cls, "det_limit_side": self.det_limit_side,
+                "min_confidence": self.min_confidence}
 
     @property
     def max_upload_bytes(self) -> int:
@@ -111,6 +131,9 @@ class Settings:
             rec_dict=read.path("REC_DICT", None),
             angle_cls=read.boolean("ANGLE_CLS", cls.angle_cls),
             det_limit_side=read.integer("DET_LIMIT_SIDE", cls.det_limit_side, 32, 20000),
+            min_confidence=read.number("MIN_CONFIDENCE", cls.min_confidence, 0, 1),
+            pdf_dpi=read.integer("PDF_DPI", cls.pdf_dpi, 36, 1200),
+            max_pages=read.integer("MAX_PAGES", cls.max_pages, 1, 100000),
             wait_timeout=read.number("WAIT_TIMEOUT", cls.wait_timeout, 0, 3600),
             max_upload_mb=read.number("MAX_UPLOAD_MB", cls.max_upload_mb, 0.001, 4096),
             max_pixels=read.integer("MAX_PIXELS", cls.max_pixels, 1, 2**31),
@@ -128,6 +151,7 @@ class Settings:
             retention_days=read.number("RETENTION_DAYS", cls.retention_days, 0.001, 36500),
             tmp_max_age=read.number("TMP_MAX_AGE", cls.tmp_max_age, 1, 10**7),
             fake_delay=read.number("FAKE_DELAY", cls.fake_delay, 0, 3600),
+            api_token=read.text("API_TOKEN", None),
             web_processes=read.integer("WEB_PROCESSES", cls.web_processes, 1, 64),
             web_threads=read.integer("WEB_THREADS", cls.web_threads, 1, 1000),
             log_level=read.choice("LOG_LEVEL", cls.log_level, ("debug", "info", "warning", "error")),
@@ -237,7 +261,7 @@ def main(argv: list[str]) -> int:
         if "--shell" in argv:
             print(f"export {key}={shlex.quote(value)}")
         else:
-            print(f"{key}={value}")
+            print(f"{key}={'(set)' if key == PREFIX + 'API_TOKEN' else value}")
     return 0
 
 

@@ -22,7 +22,7 @@ A job's life, and the call that makes each move:
     RUNNING -> FAILED     Claim.fail(): the same, with the reason
     RUNNING -> QUEUED     the worker dies: the kernel drops the flock; the start line without an end counts
 
-Job ids sort by submission time (their first 12 hex digits are milliseconds), so "oldest first" is a
+Job ids sort by submission time (their first 14 hex digits are microseconds), so "oldest first" is a
 sort of the queue's names; nobody parses them beyond checking their shape.
 """
 
@@ -50,6 +50,7 @@ JOB_ID = re.compile(r"[0-9a-f]{32}")
 INPUT = "input"
 JOB_FILE = "job.json"
 ATTEMPTS_FILE = "attempts.jsonl"
+PROGRESS_FILE = "progress.json"
 SOURCE_HTTP = "http"
 SOURCE_INBOX = "inbox"
 
@@ -61,9 +62,17 @@ class State(str, enum.Enum):
     FAILED = "failed"
 
 
+_last_stamp = 0
+
+
 def new_job_id() -> str:
-    """12 hex digits of milliseconds since the epoch, then 80 random bits: unguessable, oldest first."""
-    return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
+    """14 hex digits of microseconds since the epoch, then 72 random bits: unguessable, oldest first.
+
+    Within one process the stamps strictly increase, so jobs submitted in a burst keep their order.
+    """
+    global _last_stamp
+    _last_stamp = max(time.time_ns() // 1000, _last_stamp + 1)
+    return f"{_last_stamp:014x}{secrets.token_hex(9)}"
 
 
 def valid_job_id(job_id: str) -> bool:
@@ -142,8 +151,10 @@ def _dump(record: dict) -> bytes:
 class Spool:
     """A spool rooted at `root`. Cheap to create; `ensure()` makes the folders."""
 
-    def __init__(self, root: Path, max_attempts: int = 3, keep_originals: bool = True):
+    def __init__(self, root: Path, max_attempts: int = 3, keep_originals: bool = True, on_close=None):
         self.root = Path(root)
+        # Called with every final record as it is written (the metrics count them).
+        self.on_close = on_close
         self.max_attempts = max_attempts
         # Dropped files: moved to done/ after their job (True), or deleted.
         self.keep_originals = keep_originals
@@ -160,9 +171,13 @@ class Spool:
         self.failed = self.root / "failed"
 
     @classmethod
-    def from_settings(cls, settings) -> Spool:
+    def from_settings(cls, settings, on_close=None) -> Spool:
         """The spool the settings name, with its folders made."""
-        return cls(settings.spool, settings.max_attempts, settings.keep_originals).ensure()
+        return cls(settings.spool, settings.max_attempts, settings.keep_originals, on_close).ensure()
+
+    @property
+    def metrics_dir(self) -> Path:
+        return self.root / "metrics"
 
     def ensure(self) -> Spool:
         for folder in (self.tmp, self.queue, self.locks, self.results, self.heartbeats,
@@ -270,7 +285,44 @@ class Spool:
             # The result may have landed between the two reads.
             return self.result(job_id)
         running = bool(attempts) and "outcome" not in attempts[-1]
-        return {"id": job_id, "status": State.RUNNING if running else State.QUEUED, "attempts": len(attempts)}
+        status = {"id": job_id, "status": State.RUNNING if running else State.QUEUED, "attempts": len(attempts)}
+        if running:
+            try:
+                status["progress"] = json.loads((folder / PROGRESS_FILE).read_bytes())
+            except (OSError, ValueError):
+                pass  # not started on its pages yet
+        return status
+
+    def input_path(self, job_id: str) -> Path | None:
+        """Where a job's uploaded bytes are: in the queue while it runs, kept beside its result after."""
+        for path in (self.queue / job_id / INPUT, self.results / f"{job_id}.input"):
+            if path.exists():
+                return path
+        return None
+
+    def cancel(self, job_id: str) -> str:
+        """Cancel a queued job.  # QUEUED -> FAILED. Returns "cancelled", "running", "finished" or "unknown"."""
+        if self.result(job_id) is not None:
+            return "finished"
+        if not (self.queue / job_id).is_dir():
+            return "unknown"
+        lock = FileLock(self.locks / f"{job_id}.lock", fallback_to_soft=False)
+        try:
+            lock.acquire(blocking=False)
+        except Timeout:
+            return "running"
+        attempts = _read_attempts(self.queue / job_id / ATTEMPTS_FILE)
+        if attempts is None:
+            self._release(job_id, lock, retired=True)
+            return "finished"
+        try:
+            job = self._job_from(json.loads((self.queue / job_id / JOB_FILE).read_bytes()), self.queue / job_id)
+        except (OSError, ValueError, KeyError):
+            lock.release()
+            return "unknown"
+        Claim(self, job, lock, attempts, "client")._close(
+            State.FAILED, {"error": {"code": "cancelled", "message": "the job was cancelled by a client"}})
+        return "cancelled"
 
     def has_result(self, job_id: str) -> bool:
         return (self.results / f"{job_id}.json").exists()
@@ -536,6 +588,11 @@ class Claim:
         self.history.append(entry)
         self.running = True
 
+    def progress(self, done: int, total: int) -> None:
+        """Pages done so far, for clients asking about a running job."""
+        write_atomically(self.job.folder / PROGRESS_FILE, _dump({"pages_done": done, "pages_total": total}),
+                         self.spool.tmp)
+
     def finish(self, result: dict) -> dict:
         """Write the result and retire the job.  # RUNNING -> DONE"""
         return self._close(State.DONE, result)
@@ -585,13 +642,19 @@ class Claim:
             record["delivered"] = self.spool._deliver(job, record)
         write_atomically(self.spool.results / f"{job.id}.json", _dump(record), self.spool.tmp)
         self._retire(record)
+        if self.spool.on_close is not None:
+            self.spool.on_close(record)
         return record
 
     def _retire(self, record: dict) -> None:
         # The result is durable before the job goes, so a crash here leaves a job that the next
         # claim retires without running it again.
-        if self.job.source == SOURCE_INBOX and self.job.input_path.exists():
-            self.spool._archive_original(self.job, record)
+        if self.job.input_path.exists():
+            if self.job.source == SOURCE_INBOX:
+                self.spool._archive_original(self.job, record)
+            else:
+                # Kept beside the result for as long as the result (page images, annotated copies).
+                os.replace(self.job.input_path, self.spool.results / f"{self.job.id}.input")
         shutil.rmtree(self.job.folder, ignore_errors=True)
         self.spool._release(self.job.id, self.lock, retired=True)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from ocrfarm import logs
+from ocrfarm import logs, metrics
 from ocrfarm.settings import Settings
 from ocrfarm.spool import Spool
 from server import errors
@@ -22,7 +22,8 @@ class Farm:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.spool = Spool.from_settings(settings)
+        self.spool = Spool.from_settings(settings, on_close=metrics.finished)
+        metrics.init(self.spool.metrics_dir)
         self.waiter = ResultWaiter(self.spool, settings.poll_interval, settings.inotify)
 
 
@@ -38,9 +39,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.extensions["ocrfarm"] = Farm(settings)
 
-    from server import api, pages
+    from server import api, monitoring, pages
 
     app.register_blueprint(api.bp)
+    app.register_blueprint(monitoring.bp)
     app.register_blueprint(pages.bp)
     errors.register(app)
     return app

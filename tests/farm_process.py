@@ -66,7 +66,7 @@ class FarmProcess:
         # supervisorctl reads the same config file, so it needs the values scripts/run exported.
         exports = subprocess.run([sys.executable, "-m", "ocrfarm.settings"], cwd=ROOT, env=self.env,
                                  capture_output=True, text=True, check=True).stdout
-        return {**self.env, **dict(line.split("=", 1) for line in exports.splitlines())}
+        return {**dict(line.split("=", 1) for line in exports.splitlines()), **self.env}
 
     def states(self) -> dict[str, str]:
         """Program name -> supervisord state, e.g. {"web": "RUNNING", "worker:worker-01": "RUNNING"}."""

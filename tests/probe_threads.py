@@ -8,7 +8,7 @@ import json
 import sys
 import time
 
-from ocrfarm import images
+from ocrfarm import documents
 from ocrfarm.settings import Settings
 from tests.helpers import render_text
 from workers.__main__ import build_engine, limit_native_threads
@@ -20,7 +20,7 @@ def main() -> None:
     limit_native_threads(threads)
     engine = build_engine(settings)
     lines = [f"Line {n}: the quick brown fox jumps over the lazy dog {n * 7}" for n in range(12)]
-    image = images.decode(render_text(lines, size=40), settings.max_pixels)
+    image = next(documents.pages(render_text(lines, size=40), settings.limits))
     engine.recognize(image)  # warm-up: first runs build caches
     cpu, wall = time.process_time(), time.perf_counter()
     rounds = 0

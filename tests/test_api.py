@@ -67,7 +67,7 @@ def test_ocr_answers_with_lines_text_and_timings(farm):
     body = response.get_json()
     assert body["status"] == "done"
     assert body["text"] == "40x30"
-    assert body["lines"] == [{"text": "40x30", "confidence": 1.0,
+    assert body["lines"] == [{"text": "40x30", "confidence": 1.0, "page": 1,
                               "box": [[0, 0], [40, 0], [40, 30], [0, 30]]}]
     assert body["filename"] == "scan.png"
     assert {"queued_s", "ocr_s", "total_s"} <= set(body["timings"])
@@ -110,8 +110,13 @@ def test_empty_upload(farm):
 
 
 def test_not_an_image(farm):
-    body = assert_error(farm.post(b"%PDF-1.4 not really", filename="x.jpg"), 415, "unsupported_type")
+    body = assert_error(farm.post(b"just some text, not a picture", filename="x.jpg"), 415, "unsupported_type")
     assert "not an image" in body["error"]["message"]
+
+
+def test_broken_pdf(farm):
+    body = assert_error(farm.post(b"%PDF-1.4 then nothing", filename="x.pdf"), 422, "undecodable")
+    assert "PDF could not be read" in body["error"]["message"]
 
 
 def test_truncated_image_fails_its_job_with_the_reason(farm):

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from ocrfarm import images
+from ocrfarm import documents
 from ocrfarm.exceptions import ConfigurationError
 from ocrfarm.settings import Settings
 from tests.helpers import SAMPLE_LINES, assert_reads, render_text
 from workers import models
 
 pytestmark = pytest.mark.engine
+LIMITS = documents.Limits(max_pixels=10**8, max_pages=10, dpi=200)
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -34,7 +35,7 @@ def engine(request):
     network.download_with_progressbar = no_downloads
     try:
         settings = Settings.from_env({}, models=request.param)
-        yield PaddleEngine(models.resolve(settings), threads=1, angle_cls=True, det_limit_side=960)
+        yield PaddleEngine(models.resolve(settings), threads=1)
     finally:
         network.download_with_progressbar = original
 
@@ -42,7 +43,7 @@ def engine(request):
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
 def test_reads_rendered_text_with_boxes(engine, fmt):
     data = render_text(fmt=fmt)
-    image = images.decode(data, 10**8)
+    image = next(documents.pages(data, LIMITS))
     lines = engine.recognize(image)
     assert_reads([line.text for line in lines], SAMPLE_LINES)
     height, width = image.shape[:2]
@@ -60,7 +61,7 @@ def test_reads_upside_down_text_with_the_angle_classifier(engine):
     upright = Image.open(io.BytesIO(render_text()))
     buffer = io.BytesIO()
     upright.rotate(180).save(buffer, "PNG")
-    lines = engine.recognize(images.decode(buffer.getvalue(), 10**8))
+    lines = engine.recognize(next(documents.pages(buffer.getvalue(), LIMITS)))
     # Rotated, the lines come bottom-up; each line's text must still read correctly.
     assert_reads(sorted(line.text for line in lines), sorted(SAMPLE_LINES))
 
@@ -68,7 +69,7 @@ def test_reads_upside_down_text_with_the_angle_classifier(engine):
 def test_blank_page_has_no_lines(engine):
     from tests.helpers import blank_image
 
-    assert engine.recognize(images.decode(blank_image(300, 200), 10**8)) == []
+    assert engine.recognize(next(documents.pages(blank_image(300, 200), LIMITS))) == []
 
 
 @pytest.mark.parametrize("model_set", ["ppocrv3", "ppocrv4"])

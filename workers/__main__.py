@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 
-from ocrfarm import logs
+from ocrfarm import logs, metrics
 from ocrfarm.exceptions import ConfigurationError
 from ocrfarm.settings import Settings
 from ocrfarm.spool import Spool
@@ -29,8 +29,7 @@ def build_engine(settings: Settings):
     from workers.paddle_engine import PaddleEngine
 
     model_set = models.resolve(settings)
-    return PaddleEngine(model_set, threads=settings.threads, angle_cls=settings.angle_cls,
-                        det_limit_side=settings.det_limit_side)
+    return PaddleEngine(model_set, threads=settings.threads, det_limit_side=settings.det_limit_side)
 
 
 def limit_native_threads(threads: int) -> None:
@@ -61,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigurationError as exc:
         log.error("worker %s cannot start: %s", name, exc)
         return EXIT_BOOT_ERROR
-    spool = Spool.from_settings(settings)
+    spool = Spool.from_settings(settings, on_close=metrics.finished)
+    metrics.init(spool.metrics_dir)
     worker = Worker(spool, engine, settings, name)
     worker.install_signal_handlers()
     return worker.work(burst=args.burst)

@@ -29,8 +29,9 @@ class Engine:
 
     name = "none"
 
-    def recognize(self, image: np.ndarray) -> list[Line]:
-        """`image` is an H x W x 3 BGR uint8 array."""
+    def recognize(self, image: np.ndarray, *, angle_cls: bool = True, det_limit_side: int = 960) -> list[Line]:
+        """`image` is an H x W x 3 BGR uint8 array. `angle_cls`: also read text turned upside down;
+        `det_limit_side`: the detector scales the longest side down to this."""
         raise NotImplementedError
 
     def describe(self) -> dict:
@@ -53,7 +54,7 @@ class FakeEngine(Engine):
     def __init__(self, delay: float = 0.0):
         self.delay = delay
 
-    def recognize(self, image: np.ndarray) -> list[Line]:
+    def recognize(self, image: np.ndarray, *, angle_cls: bool = True, det_limit_side: int = 960) -> list[Line]:
         height, width = image.shape[:2]
         if width == HANG_WIDTH:
             while True:

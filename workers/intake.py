@@ -7,7 +7,7 @@ like any upload. What a file must show before it is taken, from what drop folder
 
 - no change in size or modification time for the quiet period (OCRFARM_QUIET_PERIOD), or an
   inotify event saying it was renamed into the inbox (the rename trick: a complete file at once);
-- a whole image: a header that identifies it and, for JPEG, PNG and GIF, the end marker. A file
+- a whole image or PDF: a header that identifies it and, for JPEG, PNG, GIF and PDF, the end marker. A file
   that fails this while young is looked at again later; past OCRFARM_DECODE_GRACE it is queued
   anyway and the worker fails it with the reason.
 
@@ -26,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-from ocrfarm import images, logs
+from ocrfarm import documents, logs, metrics
 from ocrfarm.exceptions import ConfigurationError, ImageError
 from ocrfarm.settings import Settings
 from ocrfarm.spool import Spool
@@ -37,7 +37,7 @@ log = logging.getLogger("workers.intake")
 JUNK = {"thumbs.db", "desktop.ini", "@eadir", "__macosx"}
 TEMP_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".crdownload", ".download", ".filepart", ".swp")
 # Where a complete file of each format ends; a file cut short lacks it.
-END_MARKERS = {"JPEG": (b"\xff\xd9",), "PNG": (b"IEND\xaeB`\x82",), "GIF": (b";",)}
+END_MARKERS = {"JPEG": (b"\xff\xd9",), "PNG": (b"IEND\xaeB`\x82",), "GIF": (b";",), "PDF": (b"%%EOF",)}
 
 
 def ignored(name: str) -> bool:
@@ -160,6 +160,7 @@ class Intake:
         self.renamed_in.discard(path)
         if job is None:
             return 0  # another intake took it
+        metrics.accepted(job.source)
         log.info("job %s queued source=inbox file=%s size=%d settled=%.1fs%s", job.id, job.filename, job.size,
                  now - sighting.first_seen, f" (queued as is: {problem})" if problem else "")
         return 1
@@ -175,11 +176,11 @@ class Intake:
                 return "not a regular file"
             data = f.read()
         try:
-            info = images.sniff(data, self.settings.max_pixels)
+            info = documents.inspect(data, self.settings.limits)
         except ImageError as exc:
             return exc.message
         markers = END_MARKERS.get(info.format)
-        if markers and not data.rstrip(b"\0").endswith(markers):
+        if markers and not data.rstrip(b"\0 \t\r\n").endswith(markers):
             return f"the {info.format} data has no end marker (still being written?)"
         return None
 
@@ -191,7 +192,8 @@ def main() -> int:
         print(f"ocrfarm intake: bad setting: {exc}", file=sys.stderr)
         return 3
     logs.setup(settings.log_level)
-    spool = Spool.from_settings(settings)
+    spool = Spool.from_settings(settings, on_close=metrics.finished)
+    metrics.init(spool.metrics_dir)
     intake = Intake(spool, settings)
     intake.stopping.install()
     return intake.run()

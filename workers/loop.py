@@ -19,7 +19,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 import numpy as np
 
-from ocrfarm import images
+from ocrfarm import documents
 from ocrfarm.exceptions import ImageError
 from ocrfarm.settings import Settings
 from ocrfarm.spool import Claim, Spool
@@ -53,16 +53,16 @@ class EngineThread:
 
     def _serve(self) -> None:
         while True:
-            image, future = self.requests.get()
+            image, options, future = self.requests.get()
             try:
-                future.set_result(self.engine.recognize(image))
+                future.set_result(self.engine.recognize(image, **options))
             except BaseException as exc:  # handed to the waiting main thread, which decides
                 future.set_exception(exc)
 
-    def recognize(self, image: np.ndarray, timeout: float, on_wait) -> list[Line]:
+    def recognize(self, image: np.ndarray, timeout: float, on_wait, **options) -> list[Line]:
         """The engine's answer; calls `on_wait()` every few seconds while waiting; EngineStuck at the deadline."""
         future: Future = Future()
-        self.requests.put((image, future))
+        self.requests.put((image, options, future))
         deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
@@ -135,20 +135,35 @@ class Worker:
         """Run one job to its end. False only when the engine is stuck and the process must go."""
         job = claim.job
         started = time.monotonic()
+        options = {**self.settings.option_defaults, **job.options}
         try:
-            image = images.decode(job.read_input(), self.settings.max_pixels)
-            decoded = time.monotonic()
-            lines = self.engine_thread.recognize(image, self.settings.job_timeout,
-                                                 on_wait=lambda: self.spool.heartbeat(self.name))
-            ocr_s = time.monotonic() - decoded
-            height, width = image.shape[:2]
+            data = job.read_input()
+            total = documents.inspect(data, self.settings.limits).pages
+            claim.progress(0, total)
+            pages, ocr_s = [], 0.0
+            for number, image in enumerate(documents.pages(data, self.settings.limits), start=1):
+                ocr_started = time.monotonic()
+                lines = self.engine_thread.recognize(
+                    image, self.settings.job_timeout, on_wait=lambda: self.spool.heartbeat(self.name),
+                    angle_cls=options["angle_cls"], det_limit_side=options["det_limit_side"])
+                ocr_s += time.monotonic() - ocr_started
+                kept = [line.to_json() for line in lines if line.confidence >= options["min_confidence"]]
+                height, width = image.shape[:2]
+                pages.append({"page": number, "width": width, "height": height, "lines": kept,
+                              "text": "\n".join(line["text"] for line in kept)})
+                if total > 1:
+                    claim.progress(number, total)
             claim.finish({
-                "lines": [line.to_json() for line in lines],
-                "text": "\n".join(line.text for line in lines),
-                "image": {"width": width, "height": height},
+                "pages": pages,
+                # The whole document at the top: every line (with its page) and the text, pages
+                # separated by a blank line. For one image this is that image's result.
+                "lines": [{**line, "page": page["page"]} for page in pages for line in page["lines"]],
+                "text": "\n\n".join(page["text"] for page in pages),
+                "image": {"width": pages[0]["width"], "height": pages[0]["height"]},
+                "options": options,
                 "timings": {
                     "queued_s": round(claim.started - job.submitted, 4),
-                    "decode_s": round(decoded - started, 4),
+                    "decode_s": round(time.monotonic() - started - ocr_s, 4),
                     "ocr_s": round(ocr_s, 4),
                 },
                 "worker": self.name,
@@ -167,9 +182,9 @@ class Worker:
             claim.retry(f"{type(exc).__name__}: {exc}")
             return True
         self.jobs_done += 1
-        log.info("job %s done source=%s size=%d queued=%.3fs decode=%.3fs ocr=%.3fs lines=%d attempt=%d",
-                 job.id, job.source, job.size, claim.started - job.submitted, decoded - started, ocr_s,
-                 len(lines), claim.attempt)
+        log.info("job %s done source=%s size=%d pages=%d queued=%.3fs ocr=%.3fs total=%.3fs lines=%d attempt=%d",
+                 job.id, job.source, job.size, len(pages), claim.started - job.submitted, ocr_s,
+                 time.monotonic() - started, sum(len(p["lines"]) for p in pages), claim.attempt)
         return True
 
     def sweep_if_due(self) -> None:

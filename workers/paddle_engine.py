@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 class PaddleEngine(Engine):
     name = "paddleocr"
 
-    def __init__(self, models: ModelSet, *, threads: int, angle_cls: bool, det_limit_side: int):
+    def __init__(self, models: ModelSet, *, threads: int, det_limit_side: int = 960):
         # Imported here so that code and tests that never build a real engine never import paddle.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # paddle warns at import that ccache is missing; irrelevant here
@@ -31,12 +31,15 @@ class PaddleEngine(Engine):
 
         self.models = models
         self.threads = threads
-        self.angle_cls = angle_cls
+        # Loaded whenever the model set has one; each request says whether to use it.
+        self.has_cls = models.cls is not None
         kwargs = dict(
             det_model_dir=str(models.det),
             rec_model_dir=str(models.rec),
             cls_model_dir=str(models.cls) if models.cls else None,
-            use_angle_cls=angle_cls,
+            use_angle_cls=self.has_cls,
+            # Confidence filtering is the worker's (option min_confidence), not PaddleOCR's.
+            drop_score=0.0,
             ocr_version=models.version,
             lang="ch",
             use_gpu=False,
@@ -57,8 +60,11 @@ class PaddleEngine(Engine):
             kwargs.update(enable_mkldnn=True, cpu_threads=threads)
         self.ocr = PaddleOCR(**kwargs)
 
-    def recognize(self, image: np.ndarray) -> list[Line]:
-        pages = self.ocr.ocr(image, cls=self.angle_cls)
+    def recognize(self, image: np.ndarray, *, angle_cls: bool = True, det_limit_side: int = 960) -> list[Line]:
+        # Safe to change per call: one engine is only ever used by one thread.
+        self.ocr.text_detector.preprocess_op[0].limit_side_len = det_limit_side
+        self.ocr.text_detector.args.det_limit_side_len = det_limit_side
+        pages = self.ocr.ocr(image, cls=angle_cls and self.has_cls)
         found = pages[0] if pages else None
         return [
             Line(text, float(confidence), [[float(x), float(y)] for x, y in box])
