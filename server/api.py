@@ -17,6 +17,7 @@ from ocrfarm import documents, metrics, options
 from ocrfarm.exceptions import ImageError
 from ocrfarm.spool import SOURCE_HTTP, Job, State, valid_job_id
 from server import annotate
+from server import openapi as openapi_document
 from server.errors import ApiError, from_image_error
 
 bp = Blueprint("api", __name__)
@@ -91,6 +92,11 @@ def page_image(job_id: str, number: int):
     _known(job_id)
     page = _page(job_id, number)
     return Response(annotate.encode(page, "png"), mimetype="image/png")
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document.document())
 
 
 @bp.get("/healthz")

@@ -45,8 +45,8 @@ class FarmProcess:
         if self.process.poll() is not None:
             raise AssertionError(f"scripts/run exited with {self.process.returncode}:\n{self.log_text()}")
         try:
-            requests.get(self.url + "/", timeout=1)
-        except requests.ConnectionError:
+            requests.get(self.url + "/healthz", timeout=5)
+        except (requests.ConnectionError, requests.Timeout):
             return False
         states = self.states()
         workers = [name for name in states if name.startswith("worker:")]
