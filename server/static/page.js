@@ -279,7 +279,8 @@
       while (this.status !== "done" && this.status !== "failed") {
         await sleep(delay);
         const answer = await getJson(this.url);
-        if (answer.status === 200 && answer.body) {
+        // 202 while the job waits or runs, 200 when done, 422 (with the job and its error) when failed.
+        if (answer.body && answer.body.id && ["queued", "running", "done", "failed"].includes(answer.body.status)) {
           unanswered = 0;
           this.apply(answer.body);
           const seen = JSON.stringify([answer.body.status, answer.body.progress || null]);
@@ -308,7 +309,7 @@
           break;
         case "running": {
           const progress = body.progress;
-          if (progress && progress.pages_total > 0) {
+          if (progress && progress.pages_total > 1) {
             this.show("running", `Running: ${progress.pages_done} of ${plural(progress.pages_total, "page", "pages")} done`,
               progress.pages_done / progress.pages_total);
           } else {
@@ -338,14 +339,16 @@
       if (this.status === "done") viewer.open(this);
     }
 
-    /** Where the picture of a page comes from: the file itself for a single image, else the farm. */
-    async pictureSources(page, single) {
+    /** Where the picture of a page may come from, best first: the file itself for a single image
+     * (no second download), then the farm's rendering of the page (PDF pages, TIFF frames, and
+     * pictures this browser cannot show). */
+    pictureSources(page, pageCount) {
       const sources = [];
-      if (single && (this.file.type || "").startsWith("image/")) {
+      if (pageCount === 1 && (this.file.type || "").startsWith("image/")) {
         if (!this.localUrl) this.localUrl = URL.createObjectURL(this.file);
-        sources.push(async () => this.localUrl);
+        sources.push(["file", async () => this.localUrl]);
       }
-      sources.push(() => this.farmPicture(page.number));
+      sources.push(["farm", () => this.farmPicture(page.number)]);
       return sources;
     }
 
@@ -524,8 +527,8 @@
       image.removeAttribute("src");
       this.size(page.width, page.height);
 
-      const sources = await job.pictureSources(page, this.pages.length === 1 && !Array.isArray(job.record.pages));
-      for (const source of sources) {
+      sheet.dataset.picture = "loading";
+      for (const [origin, source] of job.pictureSources(page, this.pages.length)) {
         let url;
         try {
           url = await source();
@@ -533,16 +536,21 @@
           continue;
         }
         if (ticket !== this.drawing) return;
-        if (await show(image, url)) {
-          if (ticket !== this.drawing) return;
+        const shown = await show(image, url);
+        if (ticket !== this.drawing) return;
+        // The boxes are in the pixels the farm read: a picture of another size is not that page.
+        const fits = !page.width || (image.naturalWidth === page.width && image.naturalHeight === page.height);
+        if (shown && fits) {
           image.hidden = false;
           if (!page.width || !page.height) this.size(image.naturalWidth, image.naturalHeight);
           sheet.dataset.picture = "shown";
+          sheet.dataset.origin = origin; // the file itself, or the farm's rendering of the page
           return;
         }
       }
       if (ticket !== this.drawing) return;
       sheet.dataset.picture = "missing";
+      delete sheet.dataset.origin;
       note.textContent = "This browser cannot show this picture; the boxes are drawn on a blank page.";
       note.hidden = false;
     },
