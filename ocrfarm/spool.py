@@ -510,13 +510,14 @@ class Spool:
             staged.unlink(missing_ok=True)
 
     def _archive_original(self, job: Job, record: dict) -> None:
-        """Move a dropped file out of its finished job: to done/ or failed/, mirroring its path."""
+        """Link a dropped file into done/ or failed/, mirroring its path (the job folder's link goes
+        when the job is retired)."""
         rel = PurePosixPath(job.filename)
         if record["status"] == State.DONE and not self.keep_originals:
             return  # deleted with the job folder
         base = self.done if record["status"] == State.DONE else self.failed
         _link_unique(job.input_path, _inside(base, rel.parent), (rel.name, f"{rel.stem}-{job.id[-8:]}{rel.suffix}"),
-                     lambda taken: os.path.samefile(taken, job.input_path), self.tmp)
+                     lambda taken: _same_file(taken, job.input_path), self.tmp)
 
     def _rel(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
@@ -545,11 +546,20 @@ def _link_unique(source: Path, folder: Path, names: tuple[str, str], ours, tmp_d
     except FileExistsError:
         # Ours (an earlier run of this job) or not, the name is replaced only by this job's content.
         target = plain if ours(plain) else folder / names[1]
-        staged = tmp_dir / temp_name("link")
-        os.link(source, staged)
-        os.replace(staged, target)
+        if not _same_file(source, target):
+            staged = tmp_dir / temp_name("link")
+            os.link(source, staged)
+            os.replace(staged, target)
     fsync_dir(folder)
     return target
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    # rename() between two links of one file does nothing, so linking again is skipped instead.
+    try:
+        return os.path.samefile(a, b)
+    except FileNotFoundError:
+        return False
 
 
 def _record_id(path: Path) -> str | None:
@@ -637,8 +647,11 @@ class Claim:
         if "timings" in record:
             record["timings"]["total_s"] = round(record["finished"] - job.submitted, 4)
         if job.source == SOURCE_INBOX:
-            # Delivered before the result is written: a crash in between re-runs the job, and the
-            # second delivery finds the first one's files and keeps their names.
+            # The original is archived (as a second link: the job keeps its copy until retired) and
+            # the output delivered before the result is written. A crash in between re-runs the job,
+            # and the second run finds the first one's files and keeps their names. People see the
+            # original in done/ or failed/ no later than its result.
+            self.spool._archive_original(job, record)
             record["delivered"] = self.spool._deliver(job, record)
         write_atomically(self.spool.results / f"{job.id}.json", _dump(record), self.spool.tmp)
         self._retire(record)
@@ -651,7 +664,7 @@ class Claim:
         # claim retires without running it again.
         if self.job.input_path.exists():
             if self.job.source == SOURCE_INBOX:
-                self.spool._archive_original(self.job, record)
+                self.spool._archive_original(self.job, record)  # done already unless a crash came between
             else:
                 # Kept beside the result for as long as the result (page images, annotated copies).
                 os.replace(self.job.input_path, self.spool.results / f"{self.job.id}.input")

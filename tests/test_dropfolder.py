@@ -199,3 +199,5 @@ def test_redelivery_after_a_crash_keeps_one_result_under_one_name(farm, monkeypa
     assert failures
     assert sorted(p.name for p in spool.outbox.iterdir()) == ["scan.json", "scan.txt"]
     assert len(json.loads((spool.outbox / "scan.json").read_text())["attempts"]) == 2
+    assert [p.name for p in spool.done.iterdir()] == ["scan.png"], "archived once"
+    assert list(spool.tmp.iterdir()) == [], "no staging file left behind"

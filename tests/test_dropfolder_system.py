@@ -97,6 +97,7 @@ def test_junk_symlinks_and_a_fake_jpeg(farm, tmp_path):
 
     error_file = farm.spool / "failed" / "notes.jpg.error.json"
     wait_for(lambda: error_file.exists(), timeout=60, message="the fake JPEG to fail")
+    # The original is in failed/ no later than its reason.
     error = json.loads(error_file.read_text())
     assert error["error"]["code"] == "unsupported_type"
     assert "not an image" in error["error"]["message"]
