@@ -13,14 +13,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import requests
 from PIL import Image
+from playwright.sync_api import expect, sync_playwright
 
 from tests.farm_process import ROOT, FarmProcess
 from tests.helpers import SAMPLE_LINES, assert_reads, render_text
 
-playwright = pytest.importorskip("playwright.sync_api", reason="pip install -r requirements-dev.txt")
-expect = playwright.expect
 
 pytestmark = pytest.mark.browser
 
@@ -58,7 +56,7 @@ def guarded_farm(tmp_path_factory):
 def browser():
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
-    with playwright.sync_playwright() as pw:
+    with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             yield browser
@@ -163,14 +161,20 @@ def box_rects(page) -> list[dict]:
 
 def test_an_image_is_read_and_its_boxes_are_drawn_over_it(tab):
     page = tab.page
-    tab.add_files(("invoice.png", "image/png", render_text()))
+    tab.add_files(("invoice.png", "image/png", render_text()),
+                  ("greeting.jpg", "image/jpeg", render_text(["Hello world"], fmt="JPEG")))
     tab.wait_until("invoice.png", "done")
+    tab.wait_until("greeting.jpg", "done")
     assert tab.statuses("invoice.png")[0] == "uploading"
     assert tab.statuses("invoice.png")[-1] == "done"
     expect(tab.card("invoice.png").locator(".job-state")).to_have_text(re.compile(r"^Done: 2 lines"))
+    expect(tab.card("greeting.jpg").locator(".job-state")).to_have_text(re.compile(r"^Done: 1 line\b"))
 
-    # The first result opens by itself: the file's own picture, with one box per line over it.
+    # The first result opens by itself; a click on a card shows that one: the file's own
+    # picture, with one box per line over it.
     expect(page.locator("#viewer")).to_be_visible()
+    expect(page.locator("#viewer-name")).to_have_text(re.compile(r"^(invoice\.png|greeting\.jpg)$"))
+    tab.card("invoice.png").click()
     expect(page.locator("#viewer-name")).to_have_text("invoice.png")
     assert_reads(page.locator("#lines .line-text").all_inner_texts(), SAMPLE_LINES)
     expect(page.locator("#boxes polygon.box")).to_have_count(2)
