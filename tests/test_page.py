@@ -6,6 +6,7 @@ Screenshots go to test-output/ (ignored by git). docs/page.png is one of them, c
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import re
@@ -43,9 +44,10 @@ def farm(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def guarded_farm(tmp_path_factory):
-    """A farm that needs an API token, with the fake engine taking a second a page (protocol only)."""
+    """A farm that needs an API token and holds one job at a time, with the fake engine taking a
+    second a page: for the protocol, not the text."""
     farm = FarmProcess(tmp_path_factory.mktemp("guarded"), workers=1, engine="fake", fake_delay=1,
-                       api_token=API_TOKEN)
+                       max_queue=1, api_token=API_TOKEN)
     try:
         yield farm.start()
     finally:
@@ -295,7 +297,7 @@ def test_a_pdf_is_shown_page_by_page_over_the_farms_rendering(tab):
     assert tab.errors == [] and tab.dialogs == []
 
 
-def test_token_is_asked_for_once_kept_for_the_tab_and_pages_show_progress(guarded_tab):
+def test_token_is_asked_for_once_and_kept_and_progress_and_a_full_farm_are_shown(guarded_tab):
     tab, page = guarded_tab, guarded_tab.page
     page.evaluate("""() => {
         window.tokenQuestions = 0;
@@ -326,6 +328,16 @@ def test_token_is_asked_for_once_kept_for_the_tab_and_pages_show_progress(guarde
     assert page.evaluate("window.tokenQuestions") == 2  # the first question, and once more for the wrong token
     assert page.evaluate("sessionStorage.getItem('ocrfarm.token')") == API_TOKEN
 
+    # This farm holds one job at a time: a file sent while another runs is refused with 503, and
+    # the card says so and counts down to the next try, which the farm then accepts.
+    tab.add_files(("second.pdf", "application/pdf", pdf_of(*[render_text([f"Page {n}"]) for n in (1, 2, 3)])))
+    tab.wait_until("second.pdf", "running")
+    tab.add_files(("waits.png", "image/png", render_text()))
+    expect(tab.card("waits.png").locator(".job-state")).to_have_text(
+        re.compile(r"^The farm is busy \(.+\); trying again in \d s$"))
+    tab.wait_until("waits.png", "done")
+    assert "waiting" in tab.statuses("waits.png")
+
     # Kept for the tab: a reload and another file, and no more questions.
     page.reload()
     expect(page.locator("body")).to_have_attribute("data-ready", "true")
@@ -334,6 +346,24 @@ def test_token_is_asked_for_once_kept_for_the_tab_and_pages_show_progress(guarde
     expect(page.locator("#sheet")).to_have_attribute("data-picture", "shown")
     assert page.locator("#token-dialog[open]").count() == 0
     assert tab.foreign_addresses() == []
+    assert tab.errors == [] and tab.dialogs == []
+
+
+def test_files_dropped_on_the_page_are_sent(tab):
+    page = tab.page
+    dropped = base64.b64encode(render_text(["Hello world"])).decode()
+    page.evaluate("""(b64) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const data = new DataTransfer();
+        data.items.add(new File([bytes], "dropped.png", {type: "image/png"}));
+        const zone = document.querySelector(".drop-label");
+        for (const type of ["dragenter", "dragover", "drop"]) {
+            zone.dispatchEvent(new DragEvent(type, {dataTransfer: data, bubbles: true, cancelable: true}));
+        }
+    }""", dropped)
+    tab.wait_until("dropped.png", "done")
+    expect(page.locator("#viewer-name")).to_have_text("dropped.png")
+    assert_reads(page.locator("#lines .line-text").all_inner_texts(), ["Hello world"])
     assert tab.errors == [] and tab.dialogs == []
 
 
