@@ -201,3 +201,26 @@ def test_redelivery_after_a_crash_keeps_one_result_under_one_name(farm, monkeypa
     assert len(json.loads((spool.outbox / "scan.json").read_text())["attempts"]) == 2
     assert [p.name for p in spool.done.iterdir()] == ["scan.png"], "archived once"
     assert list(spool.tmp.iterdir()) == [], "no staging file left behind"
+
+
+def test_two_intakes_on_one_inbox_queue_each_file_once(farm):
+    settings, spool, first, clock = farm
+    second = Intake(spool, settings, clock=clock)
+    try:
+        for n in range(20):
+            drop(spool, f"f{n:02d}.png", blank_image(10 + n, 10))
+        first.step()
+        second.step()
+        clock.now += 3
+        # Both see every file settled; whoever renames a file first has it.
+        queued = first.step() + second.step()
+        assert queued == 20
+        late = drop(spool, "late.png", blank_image(99, 9))
+        assert spool.accept_dropped(late) is not None
+        assert spool.accept_dropped(late) is None, "the same file cannot become a second job"
+        run_workers(spool, settings)
+        names = sorted(json.loads(p.read_text())["filename"] for p in spool.outbox.glob("*.json"))
+        assert names == sorted([f"f{n:02d}.png" for n in range(20)] + ["late.png"])
+    finally:
+        second.watch.close()
+        second.stopping.close()

@@ -197,3 +197,29 @@ def test_nothing_accepted_is_lost_or_answered_twice(tmp_path):
         f"failed={counts['failed']} rejected_503={load.counts['rejected_503']} kills={load.counts['kills']} "
         f"front_restarts={load.counts['front_restarts']} refused_during_restart={load.counts['connection_refused']}"
     )
+
+
+def test_restart_all_and_recycling_under_load_lose_nothing(tmp_path):
+    """`supervisorctl restart all` in the middle of a load, with workers recycling every few jobs."""
+    farm = FarmProcess(tmp_path, workers=2, engine="fake", fake_delay=0.05, max_jobs=5, poll_interval=0.2)
+    try:
+        farm.start()
+        load = Load(farm)
+        sizes = [(50 + n, 9) for n in range(80)]
+        submitter = threading.Thread(target=load.http_client, args=(sizes,))
+        submitter.start()
+        wait_for(lambda: len(load.accepted) >= 30, timeout=60, message="the load to be under way")
+        assert "started" in farm.ctl("restart", "all")
+        submitter.join(timeout=300)
+        results = farm.spool / "results"
+        wait_for(lambda: all((results / f"{job_id}.json").exists() for job_id in load.accepted),
+                 timeout=120, interval=0.3, message="every job to be answered")
+        for job_id, expected in load.accepted.items():
+            record = json.loads((results / f"{job_id}.json").read_text())
+            assert record["status"] == "done" and record["text"] == expected
+        assert len(list(results.glob("*.json"))) == 80
+        assert "recycling after" in farm.log_text(), "workers were recycled on their job budget"
+        wait_for(lambda: all(state == "RUNNING" for state in farm.states().values()), timeout=30,
+                 message=f"every program to run again: {farm.states()}")
+    finally:
+        farm.stop()

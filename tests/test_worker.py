@@ -154,3 +154,15 @@ def test_fake_engine_failure_modes_are_chosen_by_width():
 
     with pytest.raises(RuntimeError):
         FakeEngine().recognize(__import__("numpy").zeros((2, FAIL_WIDTH, 3), "uint8"))
+
+
+def test_worker_recycles_past_its_memory_limit(spool, tmp_path):
+    # 64 MB is below what any Python process with numpy and Pillow loaded takes.
+    settings = Settings.from_env({}, spool=spool.root, max_memory_mb=64)
+    for _ in range(3):
+        spool.submit(blank_image(), source="http")
+    worker = Worker(spool, FakeEngine(), settings, "w")
+    assert worker.recycle_reason() is not None and "resident memory" in worker.recycle_reason()
+    assert worker.work(burst=True) == EXIT_OK
+    assert worker.jobs_done == 1, "it finishes the job it has, then leaves"
+    assert spool.depth() == 2
