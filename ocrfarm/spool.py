@@ -4,10 +4,13 @@ The web front and the workers both call this; neither builds a spool path itself
 rules are written up for operators in spool/README.md. In short:
 
     tmp/<name>            scratch; writers build files and job folders here, never read by anyone else
-    queue/<id>/           an accepted job: `input` (the uploaded bytes), `job.json`, `attempts.jsonl`
+    queue/<id>/           an accepted job: `input` (the uploaded bytes), `job.json`, `attempts.jsonl`,
+                          `progress.json` (pages done, while it runs)
     locks/<id>.lock       flock held by the worker running job <id>; the kernel drops it if that worker dies
     results/<id>.json     the job's one final record, status "done" or "failed"
+    results/<id>.input    an uploaded document, kept beside its result (page images, annotated copies)
     heartbeats/<worker>   one file per worker, touched on every loop turn
+    metrics/              prometheus_client's per-process counter files
     inbox/                the drop folder: people and tools put files here (any depth)
     outbox/<rel>.json     results of dropped files, mirroring their path in the inbox (and .txt)
     done/, failed/        dropped originals after their job; failed ones with <name>.error.json
