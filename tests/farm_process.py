@@ -33,6 +33,7 @@ class FarmProcess:
             **{f"OCRFARM_{key.upper()}": str(value) for key, value in settings.items()},
         }
         self.process: subprocess.Popen | None = None
+        self.strays: list[int] = []  # processes stop() had to kill after supervisord had gone
 
     def start(self, timeout: float = 180) -> FarmProcess:
         self.log = open(self.log_path, "ab")
@@ -101,7 +102,29 @@ class FarmProcess:
             except ProcessLookupError:
                 pass
             self.process.wait()
+            # supervisord puts each program in a process group of its own; anything still running
+            # with this farm's spool in its environment is ours and must not outlive the test.
+            self.strays = self.leftovers()
+            for pid in self.strays:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             self.log.close()
+
+    def leftovers(self) -> list[int]:
+        """Processes still running with this farm's OCRFARM_SPOOL in their environment."""
+        marker = f"OCRFARM_SPOOL={self.spool}".encode()
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                continue
+            try:
+                if marker in (entry / "environ").read_bytes().split(b"\0"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+        return found
 
 
 def process_cpu_seconds(pid: int) -> float:

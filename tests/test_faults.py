@@ -221,5 +221,6 @@ def test_restart_all_and_recycling_under_load_lose_nothing(tmp_path):
         assert "recycling after" in farm.log_text(), "workers were recycled on their job budget"
         wait_for(lambda: all(state == "RUNNING" for state in farm.states().values()), timeout=30,
                  message=f"every program to run again: {farm.states()}")
+        assert farm.stop() == 0 and farm.strays == [], "a clean stop after all that"
     finally:
         farm.stop()

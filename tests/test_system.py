@@ -81,8 +81,9 @@ def test_stop_ends_every_process(tmp_path):
     farm = FarmProcess(tmp_path, workers=1, engine="fake")
     try:
         farm.start()
-        pids = [farm.pid("web"), farm.pid("worker:worker-01")]
+        pids = [farm.pid("web"), farm.pid("worker:worker-01"), farm.pid("intake")]
         assert farm.stop() == 0
+        assert farm.strays == [], "supervisord stopped every program before it left"
     finally:
         farm.stop()
     assert not any(alive(pid) for pid in pids)
