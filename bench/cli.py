@@ -45,6 +45,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         help="model set for every section but memory, which runs both (default: ppocrv3)")
     parser.add_argument("--memory-models", default="ppocrv3,ppocrv4", metavar="SETS",
                         help="model sets for the memory section (default: ppocrv3,ppocrv4)")
+    parser.add_argument("--memory-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="an environment variable for the memory section's farms, to try a change "
+                             "(e.g. MALLOC_ARENA_MAX=2); may be given more than once")
     parser.add_argument("--engine", choices=("paddle", "fake"), default="paddle",
                         help="fake: the farm's fake engine, to try the plumbing in seconds (no engine figures)")
     args = parser.parse_args(argv)
@@ -60,6 +63,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     if args.workers < 1 or args.threads < 1:
         parser.error("--workers and --threads must be at least 1")
     args.memory_models = tuple(m.strip() for m in args.memory_models.split(",") if m.strip())
+    if any("=" not in item for item in args.memory_env):
+        parser.error("--memory-env takes NAME=VALUE")
+    args.memory_env = dict(item.split("=", 1) for item in args.memory_env)
     if args.engine == "fake" and args.memory_models:
         args.memory_models = ("ppocrv3",)
     if args.out is None:
@@ -73,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
 
     log(f"writing to {args.out}")
     bench = Bench(args.out, args.mode, args.sections, args.workers, args.threads, args.models, args.engine,
-                  args.memory_models)
+                  args.memory_models, args.memory_env)
     results = bench.run()
     files = report.write(results, args.out)
     for key, target in results["targets"].items():

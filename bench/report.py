@@ -123,7 +123,8 @@ def summary_rows(results: dict) -> list[tuple[str, str, str, str]]:
         growth = ", ".join(f"{row['warm_rss_mb']:.0f} -> {row['end_rss_mb']:.0f} MB ({row['growth_percent']:+.1f} %)"
                            for row in run["per_worker"].values())
         recycled = sum(run["recycled"].values())
-        rows.append((f"Worker memory, {models}, {run['jobs']} jobs", growth + (f", recycled {recycled}x" if recycled else ""),
+        env = "".join(f", {k}={v}" for k, v in (run.get("extra_env") or {}).items())
+        rows.append((f"Worker memory, {models}, {run['jobs']} jobs{env}", growth + (f", recycled {recycled}x" if recycled else ""),
                      "< 10 % growth", verdict("memory")))
     for row in _get(s, "queue", "depths", default=[]):
         is_target = row["depth"] == max(r["depth"] for r in s["queue"]["depths"])
@@ -137,6 +138,9 @@ def summary_rows(results: dict) -> list[tuple[str, str, str, str]]:
         rows.append((f"Baseline: seed file handshake, concurrency {hs['concurrency']}", f"{hs['images_per_s']:.2f} images/s{pct}", "", ""))
         rows.append(("  its added latency p50 / p99; idle CPU", _ms(hs["idle"]["added_ms"], "p50", "p99")
                      + f" ms; {hs['idle_cpu_percent_of_one_core']:.0f} % of one core", "", ""))
+        if "engine_s" in hs:
+            rows.append(("  its engines busy; engine time per image", f"{100 * hs['engine_busy_fraction']:.1f} % of the wall "
+                         f"time; {1000 * hs['engine_s'] / hs['images']:.0f} ms", "", ""))
     if "per_request" in base:
         pr = base["per_request"]
         pct = f" = {100 * pr['images_per_s'] / limit:.1f} % of the limit" if limit else ""
@@ -258,7 +262,8 @@ def markdown(results: dict) -> str:
         lines.append(f"\nSubmitting (to fill the queue): {q['submits_per_s']:.0f} jobs/s.")
     for models, run in (s.get("memory") or {}).items():
         if isinstance(run, dict) and "per_worker" in run:
-            lines += ["", f"## Memory, {models}", "", f"{run['jobs']} jobs in {run['wall_s']:.0f} s ({run['images']}); "
+            env = "".join(f" with {k}={v}" for k, v in (run.get("extra_env") or {}).items())
+            lines += ["", f"## Memory, {models}", "", f"{run['jobs']} jobs{env} in {run['wall_s']:.0f} s ({run['images']}); "
                       f"recycled: {run['recycled']}.", "", "| worker | jobs | after warm-up MB | end MB | max MB | growth |",
                       "| --- | --- | --- | --- | --- | --- |"]
             for name, row in run["per_worker"].items():

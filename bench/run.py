@@ -68,13 +68,14 @@ def log(message: str) -> None:
 
 class Bench:
     def __init__(self, out: Path, mode: str, sections: tuple[str, ...], workers: int, threads: int,
-                 models: str, engine: str, memory_models: tuple[str, ...]):
+                 models: str, engine: str, memory_models: tuple[str, ...], memory_env: dict | None = None):
         self.out = out
         self.mode = mode
         self.counts = COUNTS[mode]
         self.sections = sections
         self.workers, self.threads, self.models, self.engine = workers, threads, models, engine
         self.memory_models = memory_models
+        self.memory_env = memory_env or {}
         self.images: list[BenchImage] = []
         self.order: list[int] = []
         self.work = Path(tempfile.mkdtemp(prefix="ocrfarm-bench-"))
@@ -97,11 +98,13 @@ class Bench:
         bodies = [multipart(image.filename, image.data) for image in self.images]
         return [(self.images[i].filename, bodies[i]) for _ in range(passes) for i in self.order]
 
-    def farm(self, name: str, **settings) -> farmctl.Farm:
+    def farm(self, name: str, extra_env: dict | None = None, **settings) -> farmctl.Farm:
         base = {"workers": self.workers, "threads": self.threads, "models": self.models,
                 "engine": self.engine, "max_jobs": NO_RECYCLING, "log_level": "warning"}
         base.update(settings)
-        return farmctl.Farm(self.work / name, **base)
+        farm = farmctl.Farm(self.work / name, **base)
+        farm.env.update(extra_env or {})
+        return farm
 
     def run(self) -> dict:
         started = time.monotonic()
@@ -367,8 +370,9 @@ class Bench:
         return {models: self.memory_one(models) for models in self.memory_models}
 
     def memory_one(self, models: str) -> dict:
-        farm = self.farm(f"memory-{models}", models=models)
-        log(f"  {models}: starting a farm with OCRFARM_MAX_JOBS={NO_RECYCLING} (no recycling)")
+        farm = self.farm(f"memory-{models}", extra_env=self.memory_env, models=models)
+        log(f"  {models}: starting a farm with OCRFARM_MAX_JOBS={NO_RECYCLING} (no recycling)"
+            + (f" and {self.memory_env}" if self.memory_env else ""))
         farm.start()
         mix = [image for image in self.images if image.name not in MEMORY_MIX_EXCLUDES] or self.images
         total = self.counts.memory_jobs
@@ -434,7 +438,7 @@ class Bench:
             wall = time.monotonic() - start
         finally:
             farm.stop()
-        result = {"jobs": state["done"], "errors": state["errors"], "wall_s": wall,
+        result = {"jobs": state["done"], "errors": state["errors"], "wall_s": wall, "extra_env": self.memory_env,
                   "images": f"the set less {', '.join(MEMORY_MIX_EXCLUDES)}, each job scaled by a seeded 0.4-1.0",
                   "samples": samples, "pids": pids_seen,
                   "recycled": {name: len(pids) - 1 for name, pids in pids_seen.items()}}
@@ -488,8 +492,10 @@ class Bench:
                 stop_process(process)
         rate = len(load["replies"]) / load["wall_s"]
         log(f"  handshake: {rate:.2f} images/s, added latency p50 {latency['added_ms']['p50']} ms")
+        engine_s = sum(r.ocr_s for r in load["replies"])
         return {"concurrency": 4 * self.workers, "images": len(load["replies"]), "wall_s": load["wall_s"],
                 "images_per_s": rate, "latency_ms": summary([r.latency for r in load["replies"]], 1000),
+                "engine_s": engine_s, "engine_busy_fraction": engine_s / (load["wall_s"] * self.workers),
                 "idle": latency, "idle_cpu_percent_of_one_core": 100 * idle_cpu / idle_s}
 
     def per_request(self) -> dict:
