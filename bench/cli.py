@@ -48,6 +48,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--memory-env", action="append", default=[], metavar="NAME=VALUE",
                         help="an environment variable for the memory section's farms, to try a change "
                              "(e.g. MALLOC_ARENA_MAX=2); may be given more than once")
+    parser.add_argument("--diagnose-fsync", action="store_true",
+                        help="also measure idle single requests on a second farm whose fsync calls do nothing "
+                             "(LD_PRELOAD of libeatmydata, Debian package eatmydata): how much of the added "
+                             "latency is waiting for the disk. A diagnosis only; never run a farm that way")
     parser.add_argument("--engine", choices=("paddle", "fake"), default="paddle",
                         help="fake: the farm's fake engine, to try the plumbing in seconds (no engine figures)")
     args = parser.parse_args(argv)
@@ -79,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
 
     log(f"writing to {args.out}")
     bench = Bench(args.out, args.mode, args.sections, args.workers, args.threads, args.models, args.engine,
-                  args.memory_models, args.memory_env)
+                  args.memory_models, args.memory_env, args.diagnose_fsync)
     results = bench.run()
     files = report.write(results, args.out)
     for key, target in results["targets"].items():

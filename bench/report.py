@@ -114,6 +114,10 @@ def summary_rows(results: dict) -> list[tuple[str, str, str, str]]:
         if "added_vs_engine_alone_ms" in lat:
             rows.append(("  latency minus the engine alone (same image) p50 / p99",
                          _ms(lat["added_vs_engine_alone_ms"], "p50", "p99") + " ms", "", ""))
+    nofsync = s.get("latency_without_fsync") or {}
+    if "added_ms" in nofsync:
+        rows.append(("  diagnosis: the same on a farm whose fsync() does nothing, p50 / p99",
+                     _ms(nofsync["added_ms"], "p50", "p99") + " ms", "", ""))
     if "idle" in s:
         rows.append((f"Idle farm CPU, every process, {s['idle']['wall_s']:.0f} s",
                      f"{s['idle']['percent_of_one_core']:.2f} % of one core", "< 1 %", verdict("idle_cpu")))
@@ -176,8 +180,10 @@ def markdown(results: dict) -> str:
                      f"| {image['lines']} | {image['description']} | {image['sha256']} |")
     c = results["counts"]
     lines += ["", "## Counts", "",
-              f"- engine limit, HTTP, drop folder: {c['passes_limit']}, {c['passes_http']}, {c['passes_drop']} passes "
-              f"over the set, heaviest image first in each pass, the same order for all three",
+              f"- engine limit, HTTP (at 4 x workers clients), drop folder: {c['rounds']} alternating rounds "
+              f"(limit, HTTP, drop folder, limit, ...) of {c['passes']} passes over the set each, heaviest image "
+              f"first in each pass, the same order for all three; each figure is its images over its summed "
+              f"wall time",
               f"- concurrency sweep: {c['sweep_passes']} passes per point; idle single requests: {c['latency_repeats']} per image",
               f"- idle CPU window: {c['idle_seconds']:g} s; memory: {c['memory_jobs']} jobs per model set",
               f"- queue: depths {', '.join(map(str, c['queue_depths']))}, {c['queue_claims']} claims timed at each",
@@ -200,6 +206,15 @@ def markdown(results: dict) -> str:
             eng = alone.get(name)
             lines.append(f"| {name} | {eng * 1000:.0f} | {lat:.0f} | {ocr:.0f} | {added:.1f} |" if eng is not None
                          else f"| {name} | - | {lat:.0f} | {ocr:.0f} | {added:.1f} |")
+    if "http" in s and "round_images_per_s" in s["http"]:
+        lines += ["", "## Rounds", "", "Images/s of each contender in each round (they alternate, so each "
+                  "column saw the same machine):", "", "| round | engine limit | HTTP | drop folder |",
+                  "| --- | --- | --- | --- |"]
+        lim = _get(s, "limit", "round_images_per_s", default=[])
+        dr = _get(s, "dropfolder", "round_images_per_s", default=[])
+        for n, rate in enumerate(s["http"]["round_images_per_s"]):
+            cells = [f"{lim[n]:.2f}" if n < len(lim) else "-", f"{rate:.2f}", f"{dr[n]:.2f}" if n < len(dr) else "-"]
+            lines.append(f"| {n + 1} | " + " | ".join(cells) + " |")
     if "http" in s:
         lines += ["", "## Concurrency", "", "| clients | images | images/s | latency p50 / p95 / p99 ms |",
                   "| --- | --- | --- | --- |"]

@@ -39,9 +39,11 @@ NO_RECYCLING = 10**8
 
 @dataclasses.dataclass(frozen=True)
 class Counts:
-    passes_limit: int  # passes over the image set for the engine limit...
-    passes_http: int  # ...for HTTP at the saturating concurrency...
-    passes_drop: int  # ...and for the drop folder: the same images in the same order for all three
+    # The engine limit, HTTP and the drop folder run in alternating rounds (limit, HTTP, drop folder,
+    # limit, ...), each round `passes` passes over the image set in the same order, so that all three
+    # see the same machine even when other work on it comes and goes.
+    rounds: int
+    passes: int  # per round and contender
     sweep_passes: int  # for each point of the concurrency sweep
     latency_repeats: int  # idle single requests per image
     idle_seconds: float
@@ -55,9 +57,9 @@ class Counts:
 
 
 COUNTS = {
-    "full": Counts(20, 20, 20, 3, 3, 30.0, 2000, (100, 1000, 3000, 10000), 500, 8, 2, 3),
-    "quick": Counts(3, 3, 3, 1, 1, 10.0, 200, (100, 1000, 10000), 200, 2, 1, 1),
-    "smoke": Counts(1, 1, 1, 1, 1, 2.0, 8, (10, 100), 20, 1, 1, 1,
+    "full": Counts(4, 5, 3, 3, 30.0, 2000, (100, 1000, 3000, 10000), 500, 8, 2, 3),
+    "quick": Counts(2, 2, 1, 1, 10.0, 200, (100, 1000, 10000), 200, 2, 1, 1),
+    "smoke": Counts(1, 1, 1, 1, 2.0, 8, (10, 100), 20, 1, 1, 1,
                     images=("label", "sticker", "upside-down", "sign-photo")),
 }
 
@@ -68,7 +70,8 @@ def log(message: str) -> None:
 
 class Bench:
     def __init__(self, out: Path, mode: str, sections: tuple[str, ...], workers: int, threads: int,
-                 models: str, engine: str, memory_models: tuple[str, ...], memory_env: dict | None = None):
+                 models: str, engine: str, memory_models: tuple[str, ...], memory_env: dict | None = None,
+                 diagnose_fsync: bool = False):
         self.out = out
         self.mode = mode
         self.counts = COUNTS[mode]
@@ -76,6 +79,7 @@ class Bench:
         self.workers, self.threads, self.models, self.engine = workers, threads, models, engine
         self.memory_models = memory_models
         self.memory_env = memory_env or {}
+        self.diagnose_fsync = diagnose_fsync
         self.images: list[BenchImage] = []
         self.order: list[int] = []
         self.work = Path(tempfile.mkdtemp(prefix="ocrfarm-bench-"))
@@ -116,12 +120,24 @@ class Bench:
             self.results["images"] = [image.describe() for image in self.images]
             log(f"{len(self.images)} images; layout {self.workers} workers x {self.threads} threads, "
                 f"{self.models}, engine {self.engine}; work folder {self.work}")
-            if "limit" in self.sections:
-                self.section("limit", self.limit)
+            pool = None
             if "latency" in self.sections:
                 self.section("engine_single", self.engine_single)
-            if any(s in self.sections for s in FARM_SECTIONS):
-                self.farm_sections()
+            if "limit" in self.sections and self.engine != "fake":
+                from bench.raw import EnginePool
+
+                log(f"loading {self.workers} engine processes x {self.threads} threads for the limit")
+                pool = EnginePool(self.workers, self.threads, self.models, self.pairs())
+            try:
+                if any(s in self.sections for s in FARM_SECTIONS):
+                    self.farm_sections(pool)
+                elif "limit" in self.sections:
+                    self.section("throughput", self.throughput, None, pool)
+                if self.diagnose_fsync and "latency" in self.sections:
+                    self.section("latency_without_fsync", self.latency_without_fsync)
+            finally:
+                if pool is not None:
+                    pool.close()
             if "memory" in self.sections:
                 self.section("memory", self.memory)
             if "queue" in self.sections:
@@ -146,24 +162,17 @@ class Bench:
         self.results["sections"][name] = result
         log(f"section {name}: done in {result['section_s']:.0f}s")
 
-    # ---- 1. the engine's limit ---------------------------------------------------------------
+    # ---- 1. the engine's limit (in rounds, beside the farm's) --------------------------------------
 
-    def limit(self) -> dict:
-        from bench import raw
+    def round_order(self) -> list[int]:
+        return [i for _ in range(self.counts.passes) for i in self.order]
 
-        order = [i for _ in range(self.counts.passes_limit) for i in self.order]
-        if self.engine == "fake":
-            return self.fake_limit(order)
-        log(f"  {self.workers} engine processes x {self.threads} threads over {len(order)} images")
-        result = raw.engine_limit(self.workers, self.threads, self.models, self.pairs(), order)
-        log(f"  limit: {result['images_per_s']:.2f} images/s")
-        return result
-
-    def fake_limit(self, order: list[int]) -> dict:
+    def fake_limit(self) -> dict:
         # The fake engine answers at once: the "limit" is then how fast images decode in N processes.
         from bench import engine_use
 
         settings = engine_use.settings_only(engine="fake")
+        order = self.round_order()
         start = time.monotonic()
         for i in order:
             engine_use.decode(self.images[i].data, settings)
@@ -171,18 +180,55 @@ class Bench:
         return {"images": len(order), "wall_s": wall, "images_per_s": len(order) / wall, "note": "fake engine"}
 
     def engine_single(self) -> dict:
-        from bench import raw
+        from bench.raw import EnginePool
 
         if self.engine == "fake":
-            return {"per_image_s": {image.filename: [0.0] for image in self.images}, "decode_s": {}}
+            return {"per_image_s": {image.filename: [0.0] for image in self.images}, "decode_s": {},
+                    "median_s": {}}
         log(f"  one engine process alone, each image {self.counts.latency_repeats} times")
-        result = raw.single_image_times(self.threads, self.models, self.pairs(), self.counts.latency_repeats)
+        with EnginePool(1, self.threads, self.models, self.pairs()) as pool:
+            result = pool.single_image_times(self.counts.latency_repeats)
         result["median_s"] = {name: percentile(times, 50) for name, times in result["per_image_s"].items()}
         return result
 
+    def throughput(self, farm, pool) -> dict:
+        """Rounds: the engine limit, then HTTP, then the drop folder, again and again."""
+        from bench.raw import combine
+
+        rounds: dict[str, list[dict]] = {"limit": [], "http": [], "dropfolder": []}
+        for number in range(1, self.counts.rounds + 1):
+            if "limit" in self.sections:
+                if pool is not None:
+                    result = pool.limit(self.round_order())
+                else:
+                    result = self.fake_limit()
+                rounds["limit"].append(result)
+                log(f"  round {number}/{self.counts.rounds}: engine limit {result['images_per_s']:.2f} images/s")
+            if farm is not None and "http" in self.sections:
+                result = self.http_round(farm)
+                rounds["http"].append(result)
+                log(f"  round {number}/{self.counts.rounds}: HTTP {result['images_per_s']:.2f} images/s")
+            if farm is not None and "dropfolder" in self.sections:
+                result = self.drop_round(farm, number)
+                rounds["dropfolder"].append(result)
+                log(f"  round {number}/{self.counts.rounds}: drop folder {result['images_per_s']:.2f} images/s")
+        summary_out = {"rounds": self.counts.rounds, "passes_per_round": self.counts.passes}
+        if rounds["limit"]:
+            self.results["sections"]["limit"] = combine(rounds["limit"])
+            if all("engine_s" in r for r in rounds["limit"]):
+                lim = self.results["sections"]["limit"]
+                lim["engine_busy_fraction"] = lim["engine_s"] / (lim["wall_s"] * self.workers)
+            log(f"  limit: {self.results['sections']['limit']['images_per_s']:.2f} images/s over all rounds")
+        if rounds["http"]:
+            self.results["sections"]["http"].update(self.http_combine(rounds["http"]))
+        if rounds["dropfolder"]:
+            self.results["sections"]["dropfolder"] = {**self.drop_combine(rounds["dropfolder"]),
+                                                      "plain_writes": self.plain_drops(farm)}
+        return summary_out
+
     # ---- 2-5. the farm ----------------------------------------------------------------------
 
-    def farm_sections(self) -> None:
+    def farm_sections(self, pool) -> None:
         farm = self.farm("farm")
         log(f"starting the farm (scripts/run, port {farm.port})")
         farm.start()
@@ -197,9 +243,9 @@ class Bench:
             if "latency" in self.sections:
                 self.section("latency", self.latency, farm)
             if "http" in self.sections:
-                self.section("http", self.http, farm)
-            if "dropfolder" in self.sections:
-                self.section("dropfolder", self.dropfolder, farm)
+                self.section("http", self.http_sweep, farm)
+            if any(s in self.sections for s in ("limit", "http", "dropfolder")):
+                self.section("throughput", self.throughput, farm, pool)
             self.results["farm_workers_seen"] = farm.worker_pids()
         finally:
             log("stopping the farm")
@@ -259,7 +305,26 @@ class Bench:
         log(f"  added latency p50 {result['added_ms']['p50']} ms, p99 {result['added_ms']['p99']} ms")
         return result
 
-    def http(self, farm: farmctl.Farm) -> dict:
+    def latency_without_fsync(self) -> dict:
+        """The latency section again, on a farm whose fsync calls return at once (diagnosis only)."""
+        library = next((str(p) for p in Path("/usr/lib").glob("*/libeatmydata.so*")), None)
+        if library is None:
+            log("  libeatmydata not found (apt-get install eatmydata); skipped")
+            return {"skipped": "libeatmydata not found"}
+        farm = self.farm("farm-nofsync", extra_env={"LD_PRELOAD": library})
+        log(f"  starting a farm with LD_PRELOAD={library}: fsync() does nothing in it")
+        farm.start()
+        try:
+            warm = run_load(farm.url, "/v1/ocr", self.jobs(2 if self.mode != "smoke" else 1), self.workers * 2)
+            check_replies(warm, "warm-up")
+            result = self.latency(farm)
+        finally:
+            farm.stop()
+        result["preload"] = library
+        return result
+
+    def http_sweep(self, farm: farmctl.Farm) -> dict:
+        """Images/s and latency at 1, N and 2N clients; the rounds add 4N (the main figure)."""
         sweep = []
         for concurrency in sorted({1, self.workers, 2 * self.workers}):
             load = run_load(farm.url, "/v1/ocr", self.jobs(self.counts.sweep_passes), concurrency)
@@ -268,47 +333,65 @@ class Bench:
             sweep.append({"concurrency": concurrency, "images": len(load["replies"]), "images_per_s": rate,
                           "latency_ms": summary([r.latency for r in load["replies"]], 1000)})
             log(f"  concurrency {concurrency}: {rate:.2f} images/s")
+        return {"sweep": sweep}
+
+    def http_round(self, farm: farmctl.Farm) -> dict:
         concurrency = 4 * self.workers
-        jobs = self.jobs(self.counts.passes_http)
-        log(f"  main run: {len(jobs)} images at concurrency {concurrency}")
+        jobs = self.jobs(self.counts.passes)
         before = farmctl.cpu_snapshot(farm.process.pid)
         load = run_load(farm.url, "/v1/ocr", jobs, concurrency)
         farm_cpu = farmctl.cpu_by_role(before, farmctl.cpu_snapshot(farm.process.pid))
-        check_replies(load, "main run")
-        rate = len(load["replies"]) / load["wall_s"]
-        sweep.append({"concurrency": concurrency, "images": len(load["replies"]), "images_per_s": rate,
-                      "latency_ms": summary([r.latency for r in load["replies"]], 1000)})
+        check_replies(load, "HTTP round")
+        return {"images": len(load["replies"]), "wall_s": load["wall_s"],
+                "images_per_s": len(load["replies"]) / load["wall_s"], "concurrency": concurrency,
+                "latencies_s": [r.latency for r in load["replies"]], "engine_s": sum(r.ocr_s for r in load["replies"]),
+                "workers": [r.worker for r in load["replies"]], "farm_cpu_s": farm_cpu,
+                "client_cpu_s": load["client_cpu_s"]}
+
+    def http_combine(self, rounds: list[dict]) -> dict:
+        images = sum(r["images"] for r in rounds)
+        wall = sum(r["wall_s"] for r in rounds)
+        engine_s = sum(r["engine_s"] for r in rounds)
+        latencies = [t for r in rounds for t in r["latencies_s"]]
         per_worker: dict[str, int] = {}
-        for reply in load["replies"]:
-            per_worker[reply.worker] = per_worker.get(reply.worker, 0) + 1
-        engine_s = sum(r.ocr_s for r in load["replies"])
+        farm_cpu: dict[str, float] = {}
+        for r in rounds:
+            for worker in r["workers"]:
+                per_worker[worker] = per_worker.get(worker, 0) + 1
+            for role, cpu in r["farm_cpu_s"].items():
+                farm_cpu[role] = round(farm_cpu.get(role, 0.0) + cpu, 3)
+        rate = images / wall
+        concurrency = rounds[0]["concurrency"]
         result = {
             "concurrency": concurrency,
-            "images": len(load["replies"]),
-            "wall_s": load["wall_s"],
+            "images": images,
+            "wall_s": wall,
             "images_per_s": rate,
-            "latency_ms": summary([r.latency for r in load["replies"]], 1000),
-            "client_cpu_s": load["client_cpu_s"],
-            "engine_busy_fraction": engine_s / (load["wall_s"] * self.workers),
+            "round_images_per_s": [r["images_per_s"] for r in rounds],
+            "latency_ms": summary(latencies, 1000),
+            "client_cpu_s": sum(r["client_cpu_s"] for r in rounds),
+            "engine_busy_fraction": engine_s / (wall * self.workers),
             "per_worker_images": per_worker,
-            "sweep": sweep,
-            # CPU of each kind of farm process over the main run, and what the workers used beyond
-            # the engine calls (the engine's wall time stands in for its CPU: one thread each).
+            # CPU of each kind of farm process over the rounds, and what the workers used beyond the
+            # engine calls (the engine's wall time stands in for its CPU: one thread each).
             "farm_cpu_s": farm_cpu,
             "engine_s": engine_s,
-            "service_cpu_ms_per_image": 1000 * (sum(farm_cpu.values()) - engine_s * self.threads) / len(load["replies"]),
+            "service_cpu_ms_per_image": 1000 * (sum(farm_cpu.values()) - engine_s * self.threads) / images,
         }
-        log(f"  HTTP: {rate:.2f} images/s, latency p50 {result['latency_ms']['p50']} ms, "
+        sweep = self.results["sections"].get("http", {}).get("sweep", [])
+        sweep.append({"concurrency": concurrency, "images": images, "images_per_s": rate,
+                      "latency_ms": result["latency_ms"]})
+        result["sweep"] = sweep
+        log(f"  HTTP: {rate:.2f} images/s over all rounds, latency p50 {result['latency_ms']['p50']} ms, "
             f"engines busy {100 * result['engine_busy_fraction']:.1f} % of the wall time; farm CPU {farm_cpu}")
         return result
 
-    def dropfolder(self, farm: farmctl.Farm) -> dict:
+    def drop_round(self, farm: farmctl.Farm, number: int) -> dict:
         inbox, outbox = farm.spool / "inbox", farm.spool / "outbox"
-        files = [(f"{n:05d}-{self.images[i].filename}", self.images[i].data)
-                 for n, i in enumerate(i for _ in range(self.counts.passes_drop) for i in self.order)]
+        files = [(f"r{number}-{n:05d}-{self.images[i].filename}", self.images[i].data)
+                 for n, i in enumerate(self.round_order())]
         expected = {Path(name).stem + ".json": name for name, _ in files}
         seen: dict[str, float] = {}
-        log(f"  renaming {len(files)} files into the inbox (write to a dotfile, then rename: no quiet period)")
         dropped = {}
         start = time.monotonic()
         for name, data in files:
@@ -327,19 +410,25 @@ class Bench:
                 raise RuntimeError(f"drop folder: only {len(seen)} of {len(expected)} results after the deadline")
             time.sleep(0.01)
         end = max(seen.values())
-        failed = list((farm.spool / "failed").glob("*.error.json"))
-        latencies = [seen[stem] - dropped[name] for stem, name in expected.items()]
+        return {"files": len(files), "drop_s": last_drop - start, "wall_s": end - start,
+                "images_per_s": len(files) / (end - start),
+                "latencies_s": [seen[stem] - dropped[name] for stem, name in expected.items()]}
+
+    def drop_combine(self, rounds: list[dict]) -> dict:
+        files = sum(r["files"] for r in rounds)
+        wall = sum(r["wall_s"] for r in rounds)
+        failed = list((self.work / "farm" / "spool" / "failed").glob("**/*.error.json"))
         result = {
-            "files": len(files),
+            "files": files,
             "mode": "rename into the inbox (taken at once by inotify; no quiet period)",
-            "drop_s": last_drop - start,
-            "wall_s": end - start,
-            "images_per_s": len(files) / (end - start),
+            "drop_s": sum(r["drop_s"] for r in rounds),
+            "wall_s": wall,
+            "images_per_s": files / wall,
+            "round_images_per_s": [r["images_per_s"] for r in rounds],
             "failed": len(failed),
-            "result_after_drop_ms": summary(latencies, 1000),
+            "result_after_drop_ms": summary([t for r in rounds for t in r["latencies_s"]], 1000),
         }
-        log(f"  drop folder: {result['images_per_s']:.2f} images/s")
-        result["plain_writes"] = self.plain_drops(farm)
+        log(f"  drop folder: {result['images_per_s']:.2f} images/s over all rounds")
         return result
 
     def plain_drops(self, farm: farmctl.Farm) -> dict:
@@ -374,6 +463,7 @@ class Bench:
         log(f"  {models}: starting a farm with OCRFARM_MAX_JOBS={NO_RECYCLING} (no recycling)"
             + (f" and {self.memory_env}" if self.memory_env else ""))
         farm.start()
+        start_s = farm.start_seconds
         mix = [image for image in self.images if image.name not in MEMORY_MIX_EXCLUDES] or self.images
         total = self.counts.memory_jobs
         lock = threading.Lock()
@@ -439,6 +529,7 @@ class Bench:
         finally:
             farm.stop()
         result = {"jobs": state["done"], "errors": state["errors"], "wall_s": wall, "extra_env": self.memory_env,
+                  "farm_start_s": round(start_s, 1), "images_per_s": state["done"] / wall,
                   "images": f"the set less {', '.join(MEMORY_MIX_EXCLUDES)}, each job scaled by a seeded 0.4-1.0",
                   "samples": samples, "pids": pids_seen,
                   "recycled": {name: len(pids) - 1 for name, pids in pids_seen.items()}}
