@@ -61,15 +61,16 @@ def inspect(data: bytes, limits: Limits) -> DocumentInfo:
     return DocumentInfo(image.format, frames, *image.size)
 
 
-def pages(data: bytes, limits: Limits) -> Iterator[np.ndarray]:
-    """Each page as an H x W x 3 BGR array (what PaddleOCR expects), in order."""
-    for page in page_images(data, limits):
+def pages(data: bytes, limits: Limits, info: DocumentInfo | None = None) -> Iterator[np.ndarray]:
+    """Each page as an H x W x 3 BGR array (what PaddleOCR expects), in order. `info`: what
+    inspect() said of these bytes, if the caller has it already."""
+    for page in page_images(data, limits, info):
         yield np.ascontiguousarray(np.asarray(page)[:, :, ::-1])
 
 
-def page_images(data: bytes, limits: Limits) -> Iterator[Image.Image]:
+def page_images(data: bytes, limits: Limits, info: DocumentInfo | None = None) -> Iterator[Image.Image]:
     """Each page as an RGB Pillow image, checked as inspect() checks it."""
-    info = inspect(data, limits)
+    info = info or inspect(data, limits)
     if info.format == "PDF":
         document = _open_pdf(data)
         try:

@@ -138,10 +138,12 @@ class Worker:
         options = {**self.settings.option_defaults, **job.options}
         try:
             data = job.read_input()
-            total = documents.inspect(data, self.settings.limits).pages
-            claim.progress(0, total)
+            info = documents.inspect(data, self.settings.limits)
+            total = info.pages
+            if total > 1:
+                claim.progress(0, total)
             pages, ocr_s = [], 0.0
-            for number, image in enumerate(documents.pages(data, self.settings.limits), start=1):
+            for number, image in enumerate(documents.pages(data, self.settings.limits, info), start=1):
                 ocr_started = time.monotonic()
                 lines = self.engine_thread.recognize(
                     image, self.settings.job_timeout, on_wait=lambda: self.spool.heartbeat(self.name),
