@@ -390,7 +390,8 @@ def _plots(results: dict, out: Path) -> list[Path]:
         ax.set_xscale("log")
         ax.set_xlabel("jobs pending")
         ax.set_ylabel("per second")
-        ax.set_ylim(bottom=0)
-        ax.legend()
+        top = max(v["claims_per_s"] for r in rows for v in r.get("variants", {"": r}).values())
+        ax.set_ylim(0, top * 1.7)
+        ax.legend(fontsize=8, loc="upper center", ncol=2)
         save(fig, "queue_scale.png")
     return made
