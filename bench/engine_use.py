@@ -35,7 +35,9 @@ def decode(data: bytes, settings):
         from ocrfarm import images
 
         return images.decode(data, settings.max_pixels)
-    documents.inspect(data, settings.limits)
+    info = documents.inspect(data, settings.limits)
+    if "info" in inspect.signature(documents.pages).parameters:
+        return next(iter(documents.pages(data, settings.limits, info)))
     return next(iter(documents.pages(data, settings.limits)))
 
 

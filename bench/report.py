@@ -266,8 +266,8 @@ def markdown(results: dict) -> str:
         variants = q.get("variants_described", ["as is"])
         lines += ["", "## Queue scale", "",
                   "Claims per second (claim() alone; claim() + finish() in brackets). \"as is\" is "
-                  "ocrfarm/spool.py; the other columns are the proposed changes described in bench/queue_scale.py, "
-                  "measured the same way.", "",
+                  "ocrfarm/spool.py" + ("; the other columns are the changes described in bench/queue_scale.py, "
+                  "measured the same way." if len(variants) > 1 else "."), "",
                   "| pending | listing queue/ p50 ms | " + " | ".join(variants) + " |",
                   "| --- | --- | " + " | ".join("---" for _ in variants) + " |"]
         for row in q["depths"]:
