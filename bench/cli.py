@@ -21,6 +21,8 @@ EPILOG = """sections (--only takes a comma-separated list; default all, in this 
   memory      resident memory per worker over 2,000 jobs, for ppocrv3 and ppocrv4
   queue       Spool.claim() with 100 to 10,000 jobs pending
   baseline    the seeds' designs: a model built per request; the 10 ms file handshake
+limit, http and dropfolder run in alternating rounds (limit, HTTP, drop folder, limit, ...) on the same
+images, so that all three see the same machine.
 
 The full run takes about 20 minutes on 2 cores; --quick about 5; --smoke about a minute.
 Nothing else should run on the machine meanwhile: the figures are only comparable with each other."""
