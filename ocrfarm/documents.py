@@ -64,8 +64,11 @@ def inspect(data: bytes, limits: Limits) -> DocumentInfo:
 def pages(data: bytes, limits: Limits, info: DocumentInfo | None = None) -> Iterator[np.ndarray]:
     """Each page as an H x W x 3 BGR array (what PaddleOCR expects), in order. `info`: what
     inspect() said of these bytes, if the caller has it already."""
+    import cv2
+
     for page in page_images(data, limits, info):
-        yield np.ascontiguousarray(np.asarray(page)[:, :, ::-1])
+        # One conversion into a new contiguous array; slicing and copying took twice as long.
+        yield cv2.cvtColor(np.asarray(page), cv2.COLOR_RGB2BGR)
 
 
 def page_images(data: bytes, limits: Limits, info: DocumentInfo | None = None) -> Iterator[Image.Image]:
@@ -84,9 +87,12 @@ def page_images(data: bytes, limits: Limits, info: DocumentInfo | None = None) -
             document.close()
         return
     image = _open_image(data)
-    frames = ImageSequence.Iterator(image) if info.format == "TIFF" else [image]
-    for frame in frames:
-        yield _decode(frame)
+    if info.format != "TIFF":
+        yield _decode(image)
+        return
+    for frame in ImageSequence.Iterator(image):
+        # The iterator moves one image object from frame to frame: each page gets its own copy.
+        yield _decode(frame.copy())
 
 
 def page_image(data: bytes, limits: Limits, number: int) -> Image.Image:
@@ -148,13 +154,16 @@ def _decode(image: Image.Image) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image.load()
-            image = ImageOps.exif_transpose(image)
+            if image.getexif().get(0x0112, 1) != 1:  # an orientation to apply; a copy otherwise
+                image = ImageOps.exif_transpose(image)
             return _to_rgb(image)
     except (OSError, ValueError, SyntaxError) as exc:
         raise ImageError("undecodable", f"the image could not be decoded: {exc}") from None
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
+    if image.mode == "RGB":
+        return image
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
         # 16-bit and float images: stretch the values in use to 0..255 (a 12-bit scan in a 16-bit
         # file would otherwise come out nearly black).
