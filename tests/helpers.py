@@ -65,3 +65,21 @@ def wait_for(condition, timeout: float, interval: float = 0.05, message: str = "
 
 # Lines a test wants printed at the very end of the run (see conftest.pytest_terminal_summary).
 SUMMARY_LINES: list[str] = []
+
+
+def fail_first_result_write(monkeypatch, spool, error: OSError) -> list:
+    """Make the first write of a result file raise `error` (a full or failing disk); returns the
+    list of paths that failed, to assert on."""
+    from ocrfarm import spool as spool_module
+
+    real_write = spool_module.write_atomically
+    failed = []
+
+    def write(path, data, tmp_dir):
+        if path.parent == spool.results and not failed:
+            failed.append(path)
+            raise error
+        return real_write(path, data, tmp_dir)
+
+    monkeypatch.setattr(spool_module, "write_atomically", write)
+    return failed

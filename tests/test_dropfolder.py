@@ -179,22 +179,13 @@ def test_a_file_taken_but_not_queued_before_a_crash_is_queued_on_restart(farm):
 def test_redelivery_after_a_crash_keeps_one_result_under_one_name(farm, monkeypatch):
     import errno
 
-    from ocrfarm import spool as spool_module
+    from tests.helpers import fail_first_result_write
 
     settings, spool, intake, clock = farm
     drop(spool, "scan.png", blank_image())
     assert settle(intake, clock) == 1
-    real_write = spool_module.write_atomically
-    failures = []
-
-    def result_write_fails_once(path, data, tmp_dir):
-        if path.parent == spool.results and not failures:
-            failures.append(path)
-            raise OSError(errno.EIO, "I/O error")
-        return real_write(path, data, tmp_dir)
-
     # The outbox file is delivered, then writing the result fails: the job runs again.
-    monkeypatch.setattr(spool_module, "write_atomically", result_write_fails_once)
+    failures = fail_first_result_write(monkeypatch, spool, OSError(errno.EIO, "I/O error"))
     run_workers(spool, settings)
     assert failures
     assert sorted(p.name for p in spool.outbox.iterdir()) == ["scan.json", "scan.txt"]

@@ -128,18 +128,9 @@ def test_idle_worker_wakes_for_a_new_job_and_stops_on_request(spool, tmp_path, i
 def test_result_that_cannot_be_written_is_retried_not_lost(spool, settings, monkeypatch):
     import errno
 
-    from ocrfarm import spool as spool_module
+    from tests.helpers import fail_first_result_write
 
-    real_write = spool_module.write_atomically
-    calls = []
-
-    def disk_full_once(path, data, tmp_dir):
-        if path.parent == spool.results and not calls:
-            calls.append(path)
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return real_write(path, data, tmp_dir)
-
-    monkeypatch.setattr(spool_module, "write_atomically", disk_full_once)
+    fail_first_result_write(monkeypatch, spool, OSError(errno.ENOSPC, "No space left on device"))
     job = spool.submit(blank_image(), source="http")
     Worker(spool, FakeEngine(), settings, "w").work(burst=True)
     record = spool.result(job.id)
