@@ -109,7 +109,10 @@ def test_thread_setting_is_what_the_engine_uses(model_set):
         probes[threads] = json.loads(probe.stdout.strip().splitlines()[-1])
     assert probes[1]["busy_threads"] == 1, probes[1]
     assert probes[1]["cpu_per_wall"] < 1.2, f"one thread used {probes[1]['cpu_per_wall']:.2f} cores"
-    assert probes[2]["busy_threads"] == 2, probes[2]
+    # With two threads each model's session has its own helper thread (det, rec and cls run one after
+    # another, so at most two compute at once): count cores in use, not threads that ever worked.
+    assert probes[2]["busy_threads"] >= 2, probes[2]
+    assert 1.3 < probes[2]["cpu_per_wall"] < 2.3, f"two threads used {probes[2]['cpu_per_wall']:.2f} cores"
 
 
 def test_missing_weights_are_named_by_their_setting(tmp_path):
