@@ -55,6 +55,17 @@ def guarded_farm(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def slow_farm(tmp_path_factory):
+    """One worker with the fake engine taking two seconds a page: a job stays queued long enough to
+    be cancelled."""
+    farm = FarmProcess(tmp_path_factory.mktemp("slow"), workers=1, engine="fake", fake_delay=2)
+    try:
+        yield farm.start()
+    finally:
+        farm.stop()
+
+
+@pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
@@ -143,6 +154,15 @@ def tab(browser, farm):
 @pytest.fixture
 def guarded_tab(browser, guarded_farm):
     tab = Tab(browser, guarded_farm).open()
+    try:
+        yield tab
+    finally:
+        tab.close()
+
+
+@pytest.fixture
+def slow_tab(browser, slow_farm):
+    tab = Tab(browser, slow_farm).open()
     try:
         yield tab
     finally:
@@ -376,3 +396,32 @@ def test_the_seed_form_still_posts_one_file_without_script(tab):
         page.click("button[type=submit]")
     pairs = json.loads(page.locator("body").inner_text())
     assert_reads([text for text, _ in pairs], SAMPLE_LINES)
+
+
+def test_a_queued_job_is_cancelled_and_ended_ones_are_removed(slow_tab):
+    tab, page = slow_tab, slow_tab.page
+    tab.add_files(("long.pdf", "application/pdf", pdf_of(*[render_text([f"Page {n}"]) for n in (1, 2, 3)])))
+    tab.wait_until("long.pdf", "running")
+    expect(tab.card("long.pdf").locator(".job-action")).to_be_hidden()  # the farm cannot stop a running job
+    tab.add_files(("cancel-me.png", "image/png", render_text()), ("after.png", "image/png", render_text()))
+    tab.wait_until("cancel-me.png", "queued")
+    tab.card("cancel-me.png").get_by_role("button", name="Cancel cancel-me.png").click()
+    tab.wait_until("cancel-me.png", "cancelled")
+    expect(tab.card("cancel-me.png").locator(".job-state")).to_have_text("Cancelled")
+    # The farm agrees: the job's record says it was cancelled, and no worker ever ran it.
+    answer = page.request.get(f"{tab.farm.url}/v1/jobs/{tab.card('cancel-me.png').get_attribute('data-job')}")
+    assert answer.status == 422 and answer.json()["error"]["code"] == "cancelled", answer.text()
+    tab.wait_until("long.pdf", "done")
+    tab.wait_until("after.png", "done")
+    assert "running" not in tab.statuses("cancel-me.png")
+
+    # An ended job can be taken off the list; the one on show leaves the viewer with it.
+    expect(page.locator("#viewer-name")).to_have_text("long.pdf")
+    tab.card("long.pdf").get_by_role("button", name="Remove long.pdf").click()
+    expect(tab.card("long.pdf")).to_have_count(0)
+    expect(page.locator("#viewer")).to_be_hidden()
+    tab.card("cancel-me.png").get_by_role("button", name="Remove cancel-me.png").click()
+    expect(page.locator(".job .job-name")).to_have_text(["after.png"])
+    tab.card("after.png").click()
+    expect(page.locator("#viewer-name")).to_have_text("after.png")
+    assert tab.errors == [] and tab.dialogs == []

@@ -134,11 +134,13 @@
 
   // ---- talking to the farm ---------------------------------------------------------------------
 
-  /** POST the file to /v1/jobs with upload progress (fetch has none, so XMLHttpRequest). */
-  function sendFile(file, onProgress) {
+  /** POST the file to /v1/jobs with upload progress (fetch has none, so XMLHttpRequest).
+   * onOpen gets the request, so that an upload can be stopped while its body is still going out. */
+  function sendFile(file, onProgress, onOpen) {
     return new Promise((resolve) => {
       const token = auth.token();
       const xhr = new XMLHttpRequest();
+      onOpen(xhr);
       xhr.open("POST", "/v1/jobs");
       if (token) xhr.setRequestHeader("Authorization", `Bearer ${token}`);
       xhr.setRequestHeader("Accept", "application/json");
@@ -162,11 +164,12 @@
     });
   }
 
-  /** GET with the token; {status, body} where body is parsed JSON (or null); status 0 if unreachable. */
-  async function getJson(url) {
+  /** GET (or another method) with the token; {status, body} where body is parsed JSON (or null);
+   * status 0 if unreachable. */
+  async function getJson(url, method = "GET") {
     const token = auth.token();
     try {
-      const response = await fetch(url, { headers: { ...auth.headers(), Accept: "application/json" }, cache: "no-store" });
+      const response = await fetch(url, { method, headers: { ...auth.headers(), Accept: "application/json" }, cache: "no-store" });
       let body = null;
       try {
         body = await response.json();
@@ -194,11 +197,22 @@
       this.localUrl = null; // object URL of the file itself, for drawing single images
       this.pageUrls = new Map(); // page number -> object URL of the farm's rendering
 
+      this.cancelling = false; // the person asked to cancel; acted on where the job now is
+      this.xhr = null; // the upload under way, if any
+      this.sent = false; // the whole file has gone out: from then on only the farm can cancel it
+
       this.nameEl = el("span", { class: "job-name", text: this.name });
       this.stateEl = el("div", { class: "job-state" });
       this.bar = el("progress", { max: 1 });
+      this.action = el("button", { type: "button", class: "job-action" });
+      this.action.addEventListener("click", (event) => {
+        event.stopPropagation(); // not a click on the card, which opens the result
+        this.act();
+      });
+      this.action.addEventListener("keydown", (event) => event.stopPropagation());
       this.card = el("li", { class: "job", tabindex: 0, title: this.name },
-        el("div", { class: "job-top" }, this.nameEl, el("span", { class: "job-size", text: formatBytes(file.size) })),
+        el("div", { class: "job-top" }, this.nameEl,
+          el("span", { class: "job-size", text: formatBytes(file.size) }), this.action),
         this.stateEl, this.bar);
       this.card.addEventListener("click", () => this.open());
       this.card.addEventListener("keydown", (event) => {
@@ -217,6 +231,52 @@
       this.stateEl.textContent = words;
       if (typeof fraction === "number") this.bar.value = Math.max(0, Math.min(1, fraction));
       else this.bar.removeAttribute("value"); // an indeterminate bar
+      // Cancel until a worker takes the job (the farm cannot stop a running one); remove once it ended.
+      const verb = this.ended() ? "Remove" : status === "running" ? null : "Cancel";
+      this.action.hidden = verb === null || (verb === "Cancel" && this.cancelling);
+      if (verb) {
+        this.action.textContent = verb;
+        this.action.setAttribute("aria-label", `${verb} ${this.name}`);
+      }
+    }
+
+    ended() {
+      return ["done", "failed", "cancelled"].includes(this.status);
+    }
+
+    /** The card's button: cancel the job wherever it is, or take an ended job off the list. */
+    async act() {
+      if (this.ended()) {
+        remove(this);
+        return;
+      }
+      this.cancelling = true;
+      this.show(this.status, "Cancelling");
+      const queueSpot = waiting.indexOf(this);
+      if (queueSpot >= 0) {
+        waiting.splice(queueSpot, 1); // never sent
+        this.show("cancelled", "Cancelled");
+      } else if (this.xhr && !this.sent) {
+        this.xhr.abort(); // submit() sees the abort and ends the job here
+      } else if (this.id) {
+        await this.cancelOnFarm();
+      }
+      // Otherwise the upload has gone out and its answer is on the way: submit() cancels on arrival,
+      // and a countdown to the next try ends at its next tick.
+    }
+
+    /** DELETE the job: the farm cancels it unless a worker has taken it already. */
+    async cancelOnFarm() {
+      const answer = await getJson(this.url, "DELETE");
+      if (answer.status === 200 || (answer.body && answer.body.error && answer.body.error.code === "cancelled")) {
+        this.show("cancelled", "Cancelled");
+        return;
+      }
+      this.cancelling = false;
+      if (!this.ended()) {
+        const why = errorOf(answer.body, answer.status).message;
+        this.show(this.status, `Could not cancel: ${why}`);
+      }
     }
 
     fail(error) {
@@ -227,7 +287,7 @@
     }
 
     async countdown(seconds, why) {
-      for (let left = Math.ceil(seconds); left > 0; left--) {
+      for (let left = Math.ceil(seconds); left > 0 && !this.cancelling; left--) {
         this.show(this.status, `${why}; trying again in ${left} s`);
         await sleep(1000);
       }
@@ -237,15 +297,32 @@
     async submit() {
       let unanswered = 0;
       for (;;) {
+        if (this.cancelling) {
+          this.show("cancelled", "Cancelled");
+          return false;
+        }
         this.show("uploading", "Uploading", 0);
-        const answer = await sendFile(this.file, (part) => this.show("uploading", `Uploading ${Math.round(part * 100)} %`, part));
+        this.sent = false;
+        const answer = await sendFile(this.file,
+          (part) => { if (!this.cancelling) this.show("uploading", `Uploading ${Math.round(part * 100)} %`, part); },
+          (xhr) => {
+            this.xhr = xhr;
+            xhr.upload.addEventListener("load", () => { this.sent = true; });
+          });
+        this.xhr = null;
         const { status, body } = answer;
         if ((status === 200 || status === 202) && body && body.id) {
           this.id = body.id;
           this.url = body.url || `/v1/jobs/${encodeURIComponent(body.id)}`;
+          this.card.dataset.job = body.id;
+          if (this.cancelling) {
+            await this.cancelOnFarm();
+            if (this.status === "cancelled") return false;
+          }
           this.apply(body);
           return true;
         }
+        if (this.cancelling) continue; // an aborted upload, or one the farm refused anyway
         if (auth.refused(status, body)) {
           this.show("waiting", "Waiting for the API token");
           if (await auth.recover(answer.token)) continue;
@@ -276,7 +353,7 @@
       let delay = POLL_FIRST_MS;
       let unanswered = 0;
       let last = "";
-      while (this.status !== "done" && this.status !== "failed") {
+      while (!this.ended()) {
         await sleep(delay);
         const answer = await getJson(this.url);
         // 202 while the job waits or runs, 200 when done, 422 (with the job and its error) when failed.
@@ -303,6 +380,7 @@
 
     /** What a GET (or the POST's answer) said about the job. */
     apply(body) {
+      if (this.ended()) return; // an answer overtaken by a cancel (or by a later answer)
       switch (body.status) {
         case "queued":
           this.show("queued", "Queued");
@@ -328,7 +406,8 @@
           break;
         }
         case "failed":
-          this.fail(body.error);
+          if (body.error && body.error.code === "cancelled") this.show("cancelled", "Cancelled");
+          else this.fail(body.error);
           break;
         default:
           break;
@@ -391,7 +470,7 @@
     return [{ number: 1, width: image.width, height: image.height, lines: asLines(record.lines) }];
   }
 
-  // ---- adding files ----------------------------------------------------------------------------
+  // ---- adding and removing files ---------------------------------------------------------------
 
   function add(files) {
     for (const file of files) {
@@ -402,6 +481,15 @@
     }
     $("no-jobs").hidden = jobs.length > 0;
     pump();
+  }
+
+  /** Take an ended job off the list (its result stays on the farm), and out of the viewer. */
+  function remove(job) {
+    jobs.splice(jobs.indexOf(job), 1);
+    job.card.remove();
+    if (viewer.job === job) viewer.close();
+    for (const url of [job.localUrl, ...job.pageUrls.values()]) if (url) URL.revokeObjectURL(url);
+    $("no-jobs").hidden = jobs.length > 0;
   }
 
   function pump() {
@@ -430,6 +518,12 @@
     picked: null,
     drawing: 0, // bumped on each draw, so a late picture of an earlier page is dropped
     downloads: [],
+
+    close() {
+      this.drawing++; // a picture still loading is not shown
+      this.job = null;
+      $("viewer").hidden = true;
+    },
 
     open(job) {
       if (this.job) this.job.card.classList.remove("selected");
