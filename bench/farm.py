@@ -84,7 +84,11 @@ def role(cmdline: str) -> str:
 
 
 class Farm:
-    """One farm: `scripts/run` with OCRFARM_SPOOL, OCRFARM_PORT and the given OCRFARM_* settings."""
+    """One farm: `scripts/run` with OCRFARM_SPOOL, OCRFARM_PORT and the given OCRFARM_* settings.
+
+    The benchmark and the system tests both start the farm through this class, so both see it the
+    way a user starts it.
+    """
 
     def __init__(self, folder: Path, **settings):
         folder.mkdir(parents=True, exist_ok=True)
@@ -102,11 +106,12 @@ class Farm:
             "OCRFARM_PORT": str(self.port),
             **self.settings,
         }
-        self.workers = int(settings.get("workers", os.cpu_count() or 1))
         self.process: subprocess.Popen | None = None
+        self.strays: list[int] = []  # processes stop() had to kill after supervisord had gone
         self._log = None
 
     def start(self, timeout: float = 240) -> Farm:
+        """Start scripts/run and wait until every program runs and every worker has its model loaded."""
         self._log = open(self.log_path, "ab")
         started = time.monotonic()
         self.process = subprocess.Popen([str(ROOT / "scripts" / "run")], cwd=ROOT, env=self.env,
@@ -114,25 +119,51 @@ class Farm:
         while not self._ready():
             if time.monotonic() - started > timeout:
                 self.stop()
-                raise RuntimeError(f"the farm did not become ready within {timeout:g}s; see {self.log_path}")
+                raise RuntimeError(f"the farm did not become ready within {timeout:g}s:\n{self.log_tail()}")
             time.sleep(0.2)
         self.start_seconds = time.monotonic() - started
         return self
 
     def _ready(self) -> bool:
         if self.process.poll() is not None:
-            raise RuntimeError(f"scripts/run exited with {self.process.returncode}; see {self.log_path}")
+            raise RuntimeError(f"scripts/run exited with {self.process.returncode}:\n{self.log_tail()}")
         try:
-            with urllib.request.urlopen(self.url + "/readyz", timeout=2) as response:
-                body = json.loads(response.read())
-        except (urllib.error.URLError, OSError, ValueError):
+            with urllib.request.urlopen(self.url + "/healthz", timeout=5):
+                pass
+        except (urllib.error.URLError, OSError):
             return False
-        if body.get("workers", 0) < self.workers:
-            return False
-        # The intake too: every program of the session up (supervisord, gunicorn master + web
-        # processes, intake, workers).
-        roles = [role(command_line(pid)) for pid in session_pids(self.process.pid)]
-        return "intake" in roles and roles.count("ocr worker") >= self.workers
+        states = self.states()
+        workers = [name for name in states if name.startswith("worker:")]
+        return bool(workers) and all(state == "RUNNING" for state in states.values()) and self.workers_ready()
+
+    def workers_ready(self) -> bool:
+        """Every worker process has loaded its engine and written its heartbeat."""
+        beats = {p.name for p in (self.spool / "heartbeats").glob("*")}
+        return all(name.split(":")[1] in beats for name in self.states() if name.startswith("worker:"))
+
+    def ctl(self, *args: str) -> str:
+        """supervisorctl on this farm's supervisord, e.g. ctl("restart", "web"); its output."""
+        result = subprocess.run(["supervisorctl", "--configuration", str(ROOT / "supervisord.conf"), *args],
+                                cwd=ROOT, env=self._ctl_env(), capture_output=True, text=True, timeout=60)
+        return result.stdout
+
+    def _ctl_env(self) -> dict:
+        # supervisorctl reads the same config file, so it needs the values scripts/run exported.
+        exports = subprocess.run([sys.executable, "-m", "ocrfarm.settings"], cwd=ROOT, env=self.env,
+                                 capture_output=True, text=True, check=True).stdout
+        return {**dict(line.split("=", 1) for line in exports.splitlines()), **self.env}
+
+    def states(self) -> dict[str, str]:
+        """Program name -> supervisord state, e.g. {"web": "RUNNING", "worker:worker-01": "RUNNING"}."""
+        out = {}
+        for line in self.ctl("status").splitlines():
+            parts = line.split()
+            if len(parts) >= 2:
+                out[parts[0]] = parts[1]
+        return out
+
+    def pid(self, program: str) -> int:
+        return int(self.ctl("pid", program).strip())
 
     def worker_pids(self) -> dict[str, int]:
         """Worker name -> pid, from the heartbeats (a recycled worker writes its new pid there)."""
@@ -147,10 +178,16 @@ class Farm:
     def pids(self) -> list[int]:
         return session_pids(self.process.pid)
 
-    def stop(self, timeout: float = 60) -> None:
-        """SIGTERM supervisord and wait; whatever is left of its session gets SIGKILL."""
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def log_tail(self, lines: int = 60) -> str:
+        return "\n".join(self.log_text().splitlines()[-lines:])
+
+    def stop(self, timeout: float = 90) -> int | None:
+        """SIGTERM supervisord and wait for it (its exit code); whatever is left gets SIGKILL."""
         if self.process is None:
-            return
+            return None
         try:
             if self.process.poll() is None:
                 self.process.send_signal(signal.SIGTERM)
@@ -158,8 +195,12 @@ class Farm:
                     self.process.wait(timeout=timeout)
                 except subprocess.TimeoutExpired:
                     pass
+            return self.process.returncode
         finally:
-            for pid in session_pids(self.process.pid):
+            # Anything still running in scripts/run's session, or with this farm's spool in its
+            # environment (a process that left the session), is ours and must not outlive the farm.
+            self.strays = sorted(set(session_pids(self.process.pid)) | set(self.leftovers()))
+            for pid in self.strays:
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
@@ -167,7 +208,20 @@ class Farm:
             self.process.wait()
             if self._log:
                 self._log.close()
-            self.process = None
+
+    def leftovers(self) -> list[int]:
+        """Processes still running with this farm's OCRFARM_SPOOL in their environment."""
+        marker = f"OCRFARM_SPOOL={self.spool}".encode()
+        found = []
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                continue
+            try:
+                if marker in Path(entry.path, "environ").read_bytes().split(b"\0"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+        return found
 
     def __enter__(self) -> Farm:
         return self.start()

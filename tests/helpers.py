@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import io
-import socket
 import time
 
 from PIL import Image, ImageDraw, ImageFont
@@ -43,12 +42,6 @@ def assert_reads(found_lines: list[str], expected_lines: list[str] = SAMPLE_LINE
     for found, expected in zip(found_lines, expected_lines):
         ratio = difflib.SequenceMatcher(None, _squash(found), _squash(expected)).ratio()
         assert ratio >= 0.9, f"read {found!r}, expected {expected!r}"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(condition, timeout: float, interval: float = 0.05, message: str = "condition"):

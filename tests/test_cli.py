@@ -14,9 +14,10 @@ import pytest
 import requests
 from PIL import Image
 
+from bench.farm import free_port
 from client.cli import parser
 from tests.farm_process import ROOT, FarmProcess
-from tests.helpers import SAMPLE_LINES, assert_reads, blank_image, free_port, render_text
+from tests.helpers import SAMPLE_LINES, assert_reads, blank_image, render_text
 
 pytestmark = pytest.mark.system
 
