@@ -262,7 +262,10 @@ def test_several_files_at_once_each_with_its_own_outcome_and_names_shown_as_text
     expect(tab.card("notes.txt").locator(".job-state")).to_have_text(re.compile(r"^Failed: the file is not an image"))
     for name in (HOSTILE_NAME, "scan.tiff"):
         seen = tab.statuses(name)
-        assert seen[0] == "uploading" and {"queued", "running"} & set(seen) and seen[-1] == "done", seen
+        # A small image can be read before the upload's answer leaves the farm, so queued and
+        # running may pass unseen here (the guarded farm's test sees them, a page at a time).
+        assert seen[0] == "uploading" and seen[-1] == "done", seen
+        assert seen[1:-1] in ([], ["queued"], ["running"], ["queued", "running"]), seen
 
     # The hostile name is shown as the characters it is made of; nothing it says was run.
     expect(tab.card(HOSTILE_NAME)).to_have_count(1)
