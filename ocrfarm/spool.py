@@ -45,6 +45,7 @@ from pathlib import Path, PurePosixPath
 
 from filelock import FileLock, Timeout
 
+from ocrfarm.durable import append_line, fsync_dir, temp_name, write_atomically, write_synced, writer_alive
 from ocrfarm.watch import DirWatch
 
 log = logging.getLogger(__name__)
@@ -100,53 +101,6 @@ class Job:
 
     def read_input(self) -> bytes:
         return self.input_path.read_bytes()
-
-
-def write_atomically(path: Path, data: bytes, tmp_dir: Path) -> None:
-    """Write `data` to `path` so that readers see either nothing or the whole file.
-
-    Temp file in the spool's tmp/ (same filesystem), fsync, rename over the final name, fsync the
-    directory: a rename alone is not durable until its directory entry is (fsync(2)).
-    """
-    tmp = tmp_dir / temp_name(path.name)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
-
-
-def temp_name(label: str) -> str:
-    """A name for a file in tmp/ that says which process writes it, so that the sweep can remove it
-    as soon as that process is gone: a temp file of a dead writer will never be renamed."""
-    return f"{label}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-
-
-def _writer_alive(name: str) -> bool:
-    parts = name.rsplit(".", 3)
-    if len(parts) != 4 or parts[3] != "tmp" or not parts[1].isdigit():
-        return True  # not ours to judge by name; the age limit applies
-    try:
-        os.kill(int(parts[1]), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _dump(record: dict) -> bytes:
@@ -209,8 +163,8 @@ class Spool:
             "options": options or {},
         }
         try:
-            _write_synced(building / INPUT, data)
-            _write_synced(building / JOB_FILE, _dump(record))
+            write_synced(building / INPUT, data)
+            write_synced(building / JOB_FILE, _dump(record))
             # Made here, empty, so that claiming the job appends to it rather than creating it.
             (building / ATTEMPTS_FILE).touch()
             fsync_dir(building)
@@ -235,7 +189,7 @@ class Spool:
         try:
             record = {"id": job_id, "source": SOURCE_INBOX, "filename": rel, "size": path.lstat().st_size,
                       "submitted": time.time(), "options": {}}
-            _write_synced(building / JOB_FILE, _dump(record))
+            write_synced(building / JOB_FILE, _dump(record))
             (building / ATTEMPTS_FILE).touch()
             os.rename(path, building / INPUT)
         except FileNotFoundError:
@@ -370,7 +324,7 @@ class Spool:
             for entry in os.scandir(folder):
                 try:
                     young = now - entry.stat(follow_symlinks=False).st_mtime < max_age
-                    if young and (kind != "tmp" or _writer_alive(entry.name)):
+                    if young and (kind != "tmp" or writer_alive(entry.name)):
                         continue
                     if entry.is_dir(follow_symlinks=False):
                         shutil.rmtree(entry.path)
@@ -520,7 +474,7 @@ class Spool:
         """Write a dropped file's result to outbox/ (done) or its reason to failed/ (failed)."""
         rel = PurePosixPath(job.filename)
         staged = self.tmp / temp_name(f"{job.id}.deliver")
-        _write_synced(staged, _dump(record))
+        write_synced(staged, _dump(record))
         try:
             if record["status"] == State.DONE:
                 folder = _inside(self.outbox, rel.parent)
@@ -597,13 +551,6 @@ def _record_id(path: Path) -> str | None:
         return None
 
 
-def _write_synced(path: Path, data: bytes) -> None:
-    with open(path, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-
-
 class Claim:
     """A running job: the worker holds its lock until it calls finish(), fail() or retry()."""
 
@@ -622,7 +569,7 @@ class Claim:
 
     def _start(self) -> None:
         entry = {"attempt": self.attempt + 1, "worker": self.worker, "pid": os.getpid(), "started": self.started}
-        _append_line(self.job.folder / ATTEMPTS_FILE, entry)
+        append_line(self.job.folder / ATTEMPTS_FILE, entry)
         self.history.append(entry)
         self.running = True
 
@@ -647,7 +594,7 @@ class Claim:
         """
         self.history[-1].update(outcome="error", reason=reason, ended=time.time())
         try:
-            _append_line(self.job.folder / ATTEMPTS_FILE, self.history[-1])
+            append_line(self.job.folder / ATTEMPTS_FILE, self.history[-1])
         except OSError as exc:
             log.error("job %s: could not record the failed attempt: %s", self.job.id, exc)
         finally:
@@ -707,17 +654,6 @@ def _public_attempt(entry: dict) -> dict:
     else:
         out.update(outcome="worker_died", reason="the worker stopped during the attempt")
     return out
-
-
-def _append_line(path: Path, entry: dict) -> None:
-    # Not fsynced: the lines count attempts, and a killed process's writes are in the page cache
-    # all the same. Only a power cut can lose the last line, and then the attempt is simply not
-    # counted. (An fsync here cost each job about a millisecond and a disk flush.)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, _dump(entry) + b"\n")
-    finally:
-        os.close(fd)
 
 
 def _read_attempts(path: Path) -> list[dict] | None:

@@ -185,7 +185,7 @@ def test_oldest_age(spool):
 
 
 def test_sweep_removes_temp_files_of_dead_writers_at_once(spool):
-    from ocrfarm.spool import temp_name
+    from ocrfarm.durable import temp_name
 
     finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                               capture_output=True, text=True, check=True)
