@@ -5,10 +5,20 @@ The spool (ocrfarm/spool.py) decides where files go; this module only knows how 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
 from pathlib import Path
+
+# A write that failed for want of room: the farm's trouble, not the job's. Callers keep what they
+# have and try again later instead of counting it against a job.
+_NO_ROOM = (errno.ENOSPC, errno.EDQUOT)
+
+
+def no_room(exc: BaseException) -> bool:
+    """True when `exc` is a write refused because the disk (or the user's quota) is full."""
+    return isinstance(exc, OSError) and exc.errno in _NO_ROOM
 
 
 def write_atomically(path: Path, data: bytes, tmp_dir: Path) -> None:

@@ -192,9 +192,13 @@ class Spool:
             write_synced(building / JOB_FILE, _dump(record))
             (building / ATTEMPTS_FILE).touch()
             os.rename(path, building / INPUT)
-        except FileNotFoundError:
+        except BaseException as exc:
+            # The rename is the last step, so the file is still in the inbox (or taken by another
+            # intake): only our half-built folder goes.
             shutil.rmtree(building, ignore_errors=True)
-            return None
+            if isinstance(exc, FileNotFoundError):
+                return None
+            raise
         fsync_dir(building)
         fsync_dir(path.parent)
         self._publish(building)
@@ -388,7 +392,13 @@ class Spool:
                     lock.acquire(blocking=False)
                 except Timeout:
                     continue  # another worker runs it
-                claim = self._claim_locked(job_id, lock, worker)
+                try:
+                    claim = self._claim_locked(job_id, lock, worker)
+                except BaseException:
+                    # Its start could not be recorded (a full disk, say): the job stays queued.
+                    if lock.is_locked:
+                        lock.release()
+                    raise
                 if claim is not None:
                     return claim
             if relisted:
@@ -474,8 +484,8 @@ class Spool:
         """Write a dropped file's result to outbox/ (done) or its reason to failed/ (failed)."""
         rel = PurePosixPath(job.filename)
         staged = self.tmp / temp_name(f"{job.id}.deliver")
-        write_synced(staged, _dump(record))
         try:
+            write_synced(staged, _dump(record))
             if record["status"] == State.DONE:
                 folder = _inside(self.outbox, rel.parent)
                 json_path = _link_unique(staged, folder, (f"{rel.stem}.json", f"{rel.stem}-{job.id[-8:]}.json"),
@@ -574,9 +584,13 @@ class Claim:
         self.running = True
 
     def progress(self, done: int, total: int) -> None:
-        """Pages done so far, for clients asking about a running job."""
-        write_atomically(self.job.folder / PROGRESS_FILE, _dump({"pages_done": done, "pages_total": total}),
-                         self.spool.tmp)
+        """Pages done so far, for clients asking about a running job. Only informative: a full disk
+        leaves the last figure in place rather than failing the job."""
+        try:
+            write_atomically(self.job.folder / PROGRESS_FILE, _dump({"pages_done": done, "pages_total": total}),
+                             self.spool.tmp)
+        except OSError as exc:
+            log.warning("job %s: could not note its progress: %s", self.job.id, exc)
 
     def finish(self, result: dict) -> dict:
         """Write the result and retire the job.  # RUNNING -> DONE"""

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import errno
 import hmac
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from ocrfarm import documents, metrics, options
+from ocrfarm.durable import no_room
 from ocrfarm.exceptions import ImageError
 from ocrfarm.spool import SOURCE_HTTP, Job, State, valid_job_id
 from server import annotate
@@ -230,7 +230,7 @@ def _submit(data: bytes, filename: str, job_options: dict) -> Job:
     try:
         job = farm().spool.submit(data, source=SOURCE_HTTP, filename=filename, options=job_options)
     except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        if no_room(exc):
             raise ApiError(507, "insufficient_storage", "the spool's disk is full; try again later") from None
         raise
     metrics.accepted(SOURCE_HTTP)

@@ -125,18 +125,32 @@ def test_idle_worker_wakes_for_a_new_job_and_stops_on_request(spool, tmp_path, i
     assert exit_codes == [EXIT_OK]
 
 
-def test_result_that_cannot_be_written_is_retried_not_lost(spool, settings, monkeypatch):
+def test_a_result_a_full_disk_refuses_is_kept_and_written_once_there_is_room(spool, settings, monkeypatch):
     import errno
 
     from tests.helpers import fail_first_result_write
 
-    fail_first_result_write(monkeypatch, spool, OSError(errno.ENOSPC, "No space left on device"))
+    failed = fail_first_result_write(monkeypatch, spool, OSError(errno.ENOSPC, "No space left on device"))
+    job = spool.submit(blank_image(), source="http")
+    Worker(spool, FakeEngine(), settings, "w").work(burst=True)
+    record = spool.result(job.id)
+    assert failed and record["status"] == "done"
+    assert [a["outcome"] for a in record["attempts"]] == ["done"], "the full disk cost the job no attempt"
+    assert list(spool.tmp.iterdir()) == [], "no temp file left behind"
+
+
+def test_a_result_that_cannot_be_written_is_retried_not_lost(spool, settings, monkeypatch):
+    import errno
+
+    from tests.helpers import fail_first_result_write
+
+    fail_first_result_write(monkeypatch, spool, OSError(errno.EIO, "Input/output error"))
     job = spool.submit(blank_image(), source="http")
     Worker(spool, FakeEngine(), settings, "w").work(burst=True)
     record = spool.result(job.id)
     assert record["status"] == "done"
     assert [a["outcome"] for a in record["attempts"]] == ["error", "done"]
-    assert "No space left" in record["attempts"][0]["reason"]
+    assert "Input/output error" in record["attempts"][0]["reason"]
     assert list(spool.tmp.iterdir()) == [], "no temp file left behind"
 
 

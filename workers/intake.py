@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 from ocrfarm import documents, logs, metrics
+from ocrfarm.durable import no_room
 from ocrfarm.exceptions import ConfigurationError, ImageError
 from ocrfarm.settings import Settings
 from ocrfarm.spool import Spool
@@ -155,7 +156,16 @@ class Intake:
         if problem and young:
             log.debug("intake: %s not ready yet (%s)", path, problem)
             return 0
-        job = self.spool.accept_dropped(path)
+        try:
+            job = self.spool.accept_dropped(path)
+        except OSError as exc:
+            if not no_room(exc):
+                raise
+            # The file stays in the inbox, untouched; it is tried again after another quiet period.
+            log.error("intake: no room on the spool's disk to queue %s (%s); it waits in the inbox", path, exc)
+            sighting.changed = now
+            self.renamed_in.discard(path)
+            return 0
         del self.seen[path]
         self.renamed_in.discard(path)
         if job is None:

@@ -20,6 +20,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 import numpy as np
 
 from ocrfarm import documents
+from ocrfarm.durable import no_room
 from ocrfarm.exceptions import ImageError
 from ocrfarm.settings import Settings
 from ocrfarm.spool import Claim, Spool
@@ -35,6 +36,9 @@ EXIT_BOOT_ERROR = 3
 EXIT_STUCK = 4
 
 HEARTBEAT_EVERY = 5.0
+# While the spool's disk is full: the first wait before trying a write again, and the longest.
+NO_ROOM_FIRST_WAIT = 0.5
+NO_ROOM_LONGEST_WAIT = 15.0
 # Housekeeping (old results, stray temp files) runs when a worker is idle, at most this often.
 SWEEP_EVERY = 600.0
 
@@ -87,6 +91,10 @@ class Worker:
         # Jitter, so that workers started together do not all recycle together.
         self.max_jobs = max(1, round(settings.max_jobs * random.uniform(0.9, 1.1)))
         self.watch = spool.watch_queue(settings.inotify, extra_fds=(self.stopping.wake_fd,))
+        self.info = {"worker": name, "pid": os.getpid(), "started": time.time(), **engine.describe()}
+        self.announced = False  # the heartbeat file holds this process's info
+        self.no_room_wait = 0.0  # the current wait while the disk is full; 0 while it is not
+        self.no_room_logged = float("-inf")
 
     def install_signal_handlers(self) -> None:
         self.stopping.install()
@@ -99,8 +107,7 @@ class Worker:
 
     def work(self, burst: bool = False) -> int:
         """Loop until asked to stop or due for recycling; with `burst`, also when the queue is empty."""
-        self.spool.heartbeat(self.name, {"worker": self.name, "pid": os.getpid(), "started": time.time(),
-                                         **self.engine.describe()})
+        self.beat()
         log.info("worker %s ready (%s), waking by %s, polling every %gs",
                  self.name, self.engine.name, self.watch.mode, self.settings.poll_interval)
         exit_code = EXIT_OK
@@ -109,20 +116,26 @@ class Worker:
                 if self.stopping.requested:
                     log.info("worker %s stopping on request after %d jobs", self.name, self.jobs_done)
                     break
-                claim = self.spool.claim(self.name)
+                try:
+                    claim = self.spool.claim(self.name)
+                except OSError as exc:
+                    if not no_room(exc):
+                        raise
+                    self.wait_for_room(exc, "no job can be started")
+                    continue
                 if claim is None:
                     if burst:
                         log.info("worker %s leaving: queue empty (burst mode)", self.name)
                         break
                     self.sweep_if_due()
                     self.watch.wait(self.settings.poll_interval)
-                    self.spool.heartbeat(self.name)
+                    self.beat()
                     continue
                 if not self.run(claim):
                     log.error("worker %s exiting: an OCR call is stuck; a fresh process will take over", self.name)
                     exit_code = EXIT_STUCK
                     break
-                self.spool.heartbeat(self.name)
+                self.beat()
                 reason = self.recycle_reason()
                 if reason:
                     log.info("worker %s recycling after %s", self.name, reason)
@@ -146,7 +159,7 @@ class Worker:
             for number, image in enumerate(documents.pages(data, self.settings.limits, info), start=1):
                 ocr_started = time.monotonic()
                 lines = self.engine_thread.recognize(
-                    image, self.settings.job_timeout, on_wait=lambda: self.spool.heartbeat(self.name),
+                    image, self.settings.job_timeout, on_wait=self.beat,
                     angle_cls=options["angle_cls"], det_limit_side=options["det_limit_side"])
                 ocr_s += time.monotonic() - ocr_started
                 kept = [line.to_json() for line in lines if line.confidence >= options["min_confidence"]]
@@ -155,7 +168,7 @@ class Worker:
                               "text": "\n".join(line["text"] for line in kept)})
                 if total > 1:
                     claim.progress(number, total)
-            claim.finish({
+            result = {
                 "pages": pages,
                 # The whole document at the top: every line (with its page) and the text, pages
                 # separated by a blank line. For one image this is that image's result.
@@ -169,10 +182,11 @@ class Worker:
                     "ocr_s": round(ocr_s, 4),
                 },
                 "worker": self.name,
-            })
+            }
         except ImageError as exc:
-            claim.fail(exc.code, exc.message)
-            log.info("job %s failed source=%s size=%d reason=%s: %s", job.id, job.source, job.size, exc.code, exc.message)
+            code, message = exc.code, exc.message
+            if self.write_out(claim, lambda: claim.fail(code, message)):
+                log.info("job %s failed source=%s size=%d reason=%s: %s", job.id, job.source, job.size, code, message)
             return True
         except EngineStuck as exc:
             claim.retry(f"timeout: {exc}")
@@ -183,11 +197,57 @@ class Worker:
                           job.id, claim.attempt, self.settings.max_attempts)
             claim.retry(f"{type(exc).__name__}: {exc}")
             return True
+        if not self.write_out(claim, lambda: claim.finish(result)):
+            return True
         self.jobs_done += 1
         log.info("job %s done source=%s size=%d pages=%d queued=%.3fs ocr=%.3fs total=%.3fs lines=%d attempt=%d",
                  job.id, job.source, job.size, len(pages), claim.started - job.submitted, ocr_s,
                  time.monotonic() - started, sum(len(p["lines"]) for p in pages), claim.attempt)
         return True
+
+    def write_out(self, claim: Claim, write) -> bool:
+        """Call write() (the job's result or failure record) until it goes through; True when it
+        has. While the disk is full the worker keeps the record in memory and waits for room, so
+        that no OCR work is thrown away and no attempt of the job is spent on the farm's trouble.
+        Any other failure to write ends the attempt (counted, retried); so does a stop request that
+        comes while waiting. False in both cases: the job is queued again."""
+        while True:
+            try:
+                write()
+            except OSError as exc:
+                if no_room(exc) and not self.stopping.requested:
+                    self.wait_for_room(exc, f"job {claim.job.id} is done and waits to be written")
+                    continue
+                log.error("job %s attempt %d: its record could not be written (%s); it will be run again",
+                          claim.job.id, claim.attempt, exc)
+                claim.retry(f"{type(exc).__name__}: {exc}")
+                return False
+            self.no_room_wait = 0.0
+            return True
+
+    def wait_for_room(self, exc: OSError, what: str) -> None:
+        """Wait a while (longer each time, up to a limit) for the spool's disk to have room again."""
+        self.no_room_wait = min(NO_ROOM_LONGEST_WAIT, max(NO_ROOM_FIRST_WAIT, self.no_room_wait * 2))
+        if time.monotonic() - self.no_room_logged >= 60:
+            log.error("worker %s: the spool's disk is full (%s): %s; trying again every %g s or less",
+                      self.name, exc, what, NO_ROOM_LONGEST_WAIT)
+            self.no_room_logged = time.monotonic()
+        self.stopping.sleep(self.no_room_wait)
+        self.beat()
+
+    def beat(self) -> None:
+        """Tell readiness checks this worker is alive: its info once, then a touch of the file
+        (which needs no room on the disk). A full disk only puts the info off."""
+        try:
+            if self.announced:
+                self.spool.heartbeat(self.name)
+            else:
+                self.spool.heartbeat(self.name, self.info)
+                self.announced = True
+        except OSError as exc:
+            if not no_room(exc):
+                raise
+            log.warning("worker %s: no room on the spool's disk for its heartbeat (%s)", self.name, exc)
 
     def sweep_if_due(self) -> None:
         if time.monotonic() - self.last_sweep < SWEEP_EVERY:

@@ -9,6 +9,7 @@ soon as a signal arrives.
 from __future__ import annotations
 
 import os
+import select
 import signal
 
 
@@ -17,6 +18,7 @@ class StopFlag:
         self.requested = False
         self.wake_fd, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._installed = False
+        self.closed = False
 
     def install(self) -> None:
         """Handle SIGTERM and SIGINT (main thread only)."""
@@ -26,15 +28,22 @@ class StopFlag:
         self._installed = True
 
     def request(self) -> None:
-        """Ask the loop to stop, from code rather than a signal."""
+        """Ask the loop to stop, from code rather than a signal (harmless once the loop has ended)."""
         self.requested = True
-        os.write(self._wake_w, b"\0")
+        if not self.closed:
+            os.write(self._wake_w, b"\0")
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep up to `seconds`, less if a stop is requested meanwhile."""
+        if not self.requested:
+            select.select([self.wake_fd], [], [], seconds)
 
     def _on_signal(self, signum, frame) -> None:
         self.requested = True
         signal.signal(signum, signal.SIG_DFL)
 
     def close(self) -> None:
+        self.closed = True
         if self._installed:
             signal.set_wakeup_fd(-1)
         os.close(self.wake_fd)
