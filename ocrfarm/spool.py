@@ -304,6 +304,10 @@ class Spool:
         """Jobs waiting or running."""
         return sum(1 for _ in os.scandir(self.queue))
 
+    def free_bytes(self) -> int:
+        """Room left on the spool's disk for an unprivileged writer."""
+        return shutil.disk_usage(self.root).free
+
     def oldest_age(self) -> float | None:
         """Seconds since the oldest job still in the queue was submitted; None if the queue is empty."""
         for job_id in self.queued_ids():

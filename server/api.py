@@ -116,6 +116,8 @@ def readyz():
         "workers": len(workers),
         "queue_depth": spool.depth(),
         "oldest_job_age_s": None if oldest is None else round(oldest, 3),
+        # Uploads get 507 when this runs out; workers then wait for room.
+        "disk_free_bytes": spool.free_bytes(),
     }
     return jsonify(body), 200 if workers else 503
 

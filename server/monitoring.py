@@ -8,7 +8,7 @@ bp = Blueprint("monitoring", __name__)
 
 
 class SpoolCollector:
-    """Queue depth, oldest job age and live workers, as they are at the moment of the scrape."""
+    """Queue depth, oldest job age, live workers and free disk, as they are at the moment of the scrape."""
 
     def __init__(self, farm):
         self.farm = farm
@@ -23,6 +23,8 @@ class SpoolCollector:
                                 value=oldest or 0.0)
         yield GaugeMetricFamily("ocrfarm_workers_live", "Workers with a fresh heartbeat",
                                 value=len(spool.live_workers(settings.heartbeat_max_age)))
+        yield GaugeMetricFamily("ocrfarm_spool_disk_free_bytes", "Free space on the spool's disk",
+                                value=spool.free_bytes())
 
 
 @bp.get("/metrics")

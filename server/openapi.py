@@ -191,7 +191,8 @@ def document() -> dict:
                 str(status): _json({"type": "object", "required": ["ready", "workers", "queue_depth"],
                                     "properties": {"ready": {"type": "boolean"}, "workers": {"type": "integer"},
                                                    "queue_depth": {"type": "integer"},
-                                                   "oldest_job_age_s": {"type": "number", "nullable": True}}},
+                                                   "oldest_job_age_s": {"type": "number", "nullable": True},
+                                                   "disk_free_bytes": {"type": "integer"}}},
                                    "ready" if status == 200 else "no worker ready")
                 for status in (200, 503)}}},
             "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {

@@ -183,6 +183,7 @@ def test_metrics_add_up_across_processes(farm):
     assert after['ocrfarm_jobs_accepted_total{source="http"}'] - before.get('ocrfarm_jobs_accepted_total{source="http"}', 0) == 4
     assert after["ocrfarm_workers_live"] == 2
     assert after["ocrfarm_queue_depth"] == 0
+    assert after["ocrfarm_spool_disk_free_bytes"] > 0
     assert after["ocrfarm_ocr_seconds_count"] >= 4
 
 

@@ -110,6 +110,7 @@ def test_an_upload_the_disk_cannot_hold_is_refused_whole_with_507(disk):
                            content_type="multipart/form-data")
 
     disk.fill(leave=len(upload) // 2)
+    assert client.get("/readyz").get_json()["disk_free_bytes"] < len(upload), "readiness shows the disk filling"
     refused = post()
     assert refused.status_code == 507, refused.get_data(as_text=True)
     assert refused.get_json()["error"] == {"code": "insufficient_storage",
@@ -117,6 +118,7 @@ def test_an_upload_the_disk_cannot_hold_is_refused_whole_with_507(disk):
     assert list(spool.queue.iterdir()) == [] and list(spool.tmp.iterdir()) == [], "no part of it was kept"
 
     disk.free()
+    assert client.get("/readyz").get_json()["disk_free_bytes"] > DISK_MB * 2**20 // 2
     accepted = post()
     assert accepted.status_code == 202
     assert [p.name for p in spool.queue.iterdir()] == [accepted.get_json()["id"]]
