@@ -5,6 +5,7 @@ exactly one record, without spending an attempt on the farm's own trouble."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import logging
@@ -98,6 +99,23 @@ class FillingEngine(FakeEngine):
         return lines
 
 
+@contextlib.contextmanager
+def worker_out_of_room(disk: Disk, spool: Spool, settings: Settings, caplog, **work):
+    """A worker thread whose first result meets a full disk; yields (worker, thread) once it waits
+    for room, and stops it at the end whatever happened."""
+    worker = Worker(spool, FillingEngine(disk), settings, "w")
+    thread = threading.Thread(target=worker.work, kwargs=work, daemon=True)
+    caplog.set_level(logging.ERROR, logger="workers.loop")
+    thread.start()
+    try:
+        wait_for(lambda: "the spool's disk is full" in caplog.text, timeout=30,
+                 message="the worker to find no room for its result")
+        yield worker, thread
+    finally:
+        worker.stop()
+        thread.join(timeout=10)
+
+
 def test_an_upload_the_disk_cannot_hold_is_refused_whole_with_507(disk):
     settings = settings_for(disk)
     client = create_app(settings).test_client()
@@ -132,22 +150,12 @@ def test_a_worker_keeps_a_finished_result_until_the_disk_has_room(disk, caplog):
     (spool.inbox / "scans" / "page.png").write_bytes(blank_image(50, 40))
     dropped = spool.accept_dropped(spool.inbox / "scans" / "page.png")
     uploaded = spool.submit(blank_image(), source="http", filename="upload.png")
-    engine = FillingEngine(disk)
-    worker = Worker(spool, engine, settings, "w")
-    thread = threading.Thread(target=worker.work, kwargs={"burst": True}, daemon=True)
-    caplog.set_level(logging.ERROR, logger="workers.loop")
-    thread.start()
-    try:
-        wait_for(lambda: "the spool's disk is full" in caplog.text, timeout=30,
-                 message="the worker to find no room for its result")
+    with worker_out_of_room(disk, spool, settings, caplog, burst=True) as (_, thread):
         assert spool.result(uploaded.id) is None and spool.result(dropped.id) is None
         assert {p.name for p in spool.queue.iterdir()} == {uploaded.id, dropped.id}, "both jobs still queued"
         disk.free()
         thread.join(timeout=60)
         assert not thread.is_alive(), "the worker wrote both results once there was room, and left"
-    finally:
-        worker.stop()
-        thread.join(timeout=10)
 
     for job in (uploaded, dropped):
         record = spool.result(job.id)
@@ -162,18 +170,10 @@ def test_a_worker_asked_to_stop_while_the_disk_is_full_lets_the_job_go(disk, cap
     settings = settings_for(disk)
     spool = Spool.from_settings(settings).ensure()
     job = spool.submit(blank_image(), source="http")
-    worker = Worker(spool, FillingEngine(disk), settings, "w")
-    thread = threading.Thread(target=worker.work, daemon=True)
-    caplog.set_level(logging.ERROR, logger="workers.loop")
-    thread.start()
-    try:
-        wait_for(lambda: "the spool's disk is full" in caplog.text, timeout=30, message="no room for the result")
+    with worker_out_of_room(disk, spool, settings, caplog) as (worker, thread):
         worker.stop()
         thread.join(timeout=30)
         assert not thread.is_alive(), "a stop request ends the wait for room"
-    finally:
-        worker.stop()
-        thread.join(timeout=10)
     assert spool.result(job.id) is None and (spool.queue / job.id).is_dir(), "the job is queued again, not lost"
 
     disk.free()

@@ -142,8 +142,8 @@ class Tab:
         self.context.close()
 
 
-@pytest.fixture
-def tab(browser, farm):
+def opened_tab(browser, farm):
+    """A tab on `farm`'s page for one test, closed after it whatever happens."""
     tab = Tab(browser, farm).open()
     try:
         yield tab
@@ -152,21 +152,18 @@ def tab(browser, farm):
 
 
 @pytest.fixture
+def tab(browser, farm):
+    yield from opened_tab(browser, farm)
+
+
+@pytest.fixture
 def guarded_tab(browser, guarded_farm):
-    tab = Tab(browser, guarded_farm).open()
-    try:
-        yield tab
-    finally:
-        tab.close()
+    yield from opened_tab(browser, guarded_farm)
 
 
 @pytest.fixture
 def slow_tab(browser, slow_farm):
-    tab = Tab(browser, slow_farm).open()
-    try:
-        yield tab
-    finally:
-        tab.close()
+    yield from opened_tab(browser, slow_farm)
 
 
 def pdf_of(*pages: bytes) -> bytes:
