@@ -422,6 +422,12 @@ class Spool:
             # Finished by another worker between our listing and our lock: nothing to do.
             self._release(job_id, lock, retired=True)
             return None
+        record = self.result(job_id)
+        if record is not None:
+            # A worker wrote the result and died before removing the job, or halfway through
+            # (job.json may be gone already): the job is answered, and its record knows the job.
+            Claim(self, self._job_from(record, folder), lock, attempts, worker)._retire(record)
+            return None
         try:
             job = self._job_from(json.loads((folder / JOB_FILE).read_bytes()), folder)
         except (OSError, ValueError, KeyError) as exc:
@@ -430,11 +436,6 @@ class Spool:
             job = Job(job_id, "unknown", "", 0, time.time(), {}, folder)
             return Claim(self, job, lock, attempts, worker)._give_up("bad_job", f"unreadable job file: {exc}")
         claim = Claim(self, job, lock, attempts, worker)
-        record = self.result(job_id)
-        if record is not None:
-            # A worker wrote the result and died before removing the job: the job is already answered.
-            claim._retire(record)
-            return None
         if len(attempts) >= self.max_attempts:
             last = attempts[-1].get("reason") or "the worker stopped during the attempt"
             return claim._give_up(

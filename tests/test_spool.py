@@ -96,6 +96,21 @@ def test_result_written_but_job_not_removed_is_not_run_again(spool):
     assert spool.depth() == 0
 
 
+def test_a_job_half_removed_after_its_result_is_retired_not_failed(spool):
+    # A worker killed in the middle of removing a finished job's folder: job.json is gone already,
+    # its attempts are still there. The job is answered; the next claim must keep that answer.
+    job = spool.submit(b"x", source="http")
+    claim = spool.claim("w")
+    attempts = (spool.queue / job.id / "attempts.jsonl").read_bytes()
+    claim.finish({"text": "first"})
+    (spool.queue / job.id).mkdir()
+    (spool.queue / job.id / "attempts.jsonl").write_bytes(attempts)
+    assert spool.claim("w") is None
+    record = spool.result(job.id)
+    assert record["status"] == "done" and record["text"] == "first"
+    assert spool.depth() == 0 and not (spool.queue / job.id).exists()
+
+
 def test_torn_result_and_torn_attempt_lines_are_ignored(spool):
     job = spool.submit(b"x", source="http")
     (spool.results / f"{job.id}.json").write_bytes(b'{"id": "' + job.id.encode() + b'", "stat')
