@@ -284,6 +284,12 @@ class Spool:
         if attempts is None:
             self._release(job_id, lock, retired=True)
             return "finished"
+        record = self.result(job_id)
+        if record is not None:
+            # Finished after the first look, by a worker that died before removing the job: its
+            # answer stands.
+            Claim(self, self._job_from(record, self.queue / job_id), lock, attempts, "client")._retire(record)
+            return "finished"
         try:
             job = self._job_from(json.loads((self.queue / job_id / JOB_FILE).read_bytes()), self.queue / job_id)
         except (OSError, ValueError, KeyError):

@@ -111,6 +111,26 @@ def test_a_job_half_removed_after_its_result_is_retired_not_failed(spool):
     assert spool.depth() == 0 and not (spool.queue / job.id).exists()
 
 
+def test_a_cancel_that_meets_a_just_finished_job_keeps_its_answer(spool, monkeypatch):
+    # The worker writes the result after cancel()'s first look and dies before removing the job.
+    job = spool.submit(b"x", source="http")
+    spool.claim("w").finish({"text": "first"})
+    (spool.queue / job.id).mkdir()
+    (spool.queue / job.id / "job.json").write_text(json.dumps(
+        {"id": job.id, "source": "http", "size": 1, "submitted": job.submitted}))
+    real_result, looks = spool.result, []
+
+    def result(job_id):
+        looks.append(job_id)
+        return None if len(looks) == 1 else real_result(job_id)
+
+    monkeypatch.setattr(spool, "result", result)
+    assert spool.cancel(job.id) == "finished"
+    monkeypatch.undo()
+    assert spool.result(job.id)["status"] == "done" and spool.result(job.id)["text"] == "first"
+    assert not (spool.queue / job.id).exists()
+
+
 def test_torn_result_and_torn_attempt_lines_are_ignored(spool):
     job = spool.submit(b"x", source="http")
     (spool.results / f"{job.id}.json").write_bytes(b'{"id": "' + job.id.encode() + b'", "stat')
