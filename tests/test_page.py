@@ -425,3 +425,19 @@ def test_a_queued_job_is_cancelled_and_ended_ones_are_removed(slow_tab):
     tab.card("after.png").click()
     expect(page.locator("#viewer-name")).to_have_text("after.png")
     assert tab.errors == [] and tab.dialogs == []
+
+
+def test_a_file_waiting_for_a_busy_farm_is_cancelled_without_being_sent(guarded_tab):
+    tab, page = guarded_tab, guarded_tab.page
+    page.evaluate("(token) => sessionStorage.setItem('ocrfarm.token', token)", API_TOKEN)
+    tab.add_files(("busy.pdf", "application/pdf", pdf_of(*[render_text([f"Page {n}"]) for n in (1, 2, 3)])))
+    tab.wait_until("busy.pdf", "running")
+    # This farm holds one job at a time: the next file is refused with 503 and waits its turn.
+    tab.add_files(("never.png", "image/png", render_text()))
+    expect(tab.card("never.png").locator(".job-state")).to_have_text(re.compile(r"^The farm is busy"))
+    tab.card("never.png").get_by_role("button", name="Cancel never.png").click()
+    tab.wait_until("never.png", "cancelled")
+    tab.wait_until("busy.pdf", "done")
+    assert tab.statuses("never.png")[-1] == "cancelled" and "queued" not in tab.statuses("never.png")
+    assert tab.card("never.png").get_attribute("data-job") is None, "the farm never took it"
+    assert tab.errors == [] and tab.dialogs == []
