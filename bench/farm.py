@@ -224,7 +224,11 @@ class Farm:
         return found
 
     def __enter__(self) -> Farm:
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()  # a farm that failed to start may have started some of its programs
+            raise
 
     def __exit__(self, *exc) -> None:
         self.stop()

@@ -28,11 +28,8 @@ def pdf(pages: int) -> bytes:
 
 @pytest.fixture(scope="module")
 def farm(tmp_path_factory):
-    farm = FarmProcess(tmp_path_factory.mktemp("api"), workers=2)
-    try:
-        yield farm.start()
-    finally:
-        farm.stop()
+    with FarmProcess(tmp_path_factory.mktemp("api"), workers=2) as farm:
+        yield farm
 
 
 def post(farm, path="/v1/ocr", data=None, name="doc.png", **kwargs):
@@ -200,12 +197,9 @@ def metric_values(farm) -> dict[str, float]:
 @pytest.fixture(scope="module")
 def slow_farm(tmp_path_factory):
     """One worker on the fake engine at a second per page, a token, and low limits."""
-    farm = FarmProcess(tmp_path_factory.mktemp("slow"), workers=1, engine="fake", fake_delay=1, api_token="s3cret",
-                       max_pages=4, max_pixels=1_000_000, max_queue=3, wait_timeout=1)
-    try:
-        yield farm.start()
-    finally:
-        farm.stop()
+    with FarmProcess(tmp_path_factory.mktemp("slow"), workers=1, engine="fake", fake_delay=1, api_token="s3cret",
+                     max_pages=4, max_pixels=1_000_000, max_queue=3, wait_timeout=1) as farm:
+        yield farm
 
 
 AUTH = {"Authorization": "Bearer s3cret"}

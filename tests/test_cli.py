@@ -28,22 +28,16 @@ TOKEN = "cli-test-token"
 @pytest.fixture(scope="module")
 def farm(tmp_path_factory):
     """The real engine; files dropped into its inbox that are not images are failed after 2 s."""
-    farm = FarmProcess(tmp_path_factory.mktemp("farm"), workers=1, decode_grace=2)
-    try:
-        yield farm.start()
-    finally:
-        farm.stop()
+    with FarmProcess(tmp_path_factory.mktemp("farm"), workers=1, decode_grace=2) as farm:
+        yield farm
 
 
 @pytest.fixture(scope="module")
 def busy_farm(tmp_path_factory):
     """The fake engine at three seconds a file, room for one job, and an API token."""
-    farm = FarmProcess(tmp_path_factory.mktemp("busy"), workers=1, engine="fake", fake_delay=3, max_queue=1,
-                       api_token=TOKEN)
-    try:
-        yield farm.start()
-    finally:
-        farm.stop()
+    with FarmProcess(tmp_path_factory.mktemp("busy"), workers=1, engine="fake", fake_delay=3, max_queue=1,
+                     api_token=TOKEN) as farm:
+        yield farm
 
 
 def ocr(*args, cwd: Path, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:

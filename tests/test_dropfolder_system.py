@@ -54,11 +54,8 @@ def check_exactly_once(spool: Path, expected: dict[str, str]) -> None:
 
 @pytest.fixture(scope="module")
 def farm(tmp_path_factory):
-    farm = FarmProcess(tmp_path_factory.mktemp("dropfarm"), workers=2, quiet_period=2, decode_grace=4)
-    try:
-        yield farm.start()
-    finally:
-        farm.stop()
+    with FarmProcess(tmp_path_factory.mktemp("dropfarm"), workers=2, quiet_period=2, decode_grace=4) as farm:
+        yield farm
 
 
 def test_slow_writer_is_taken_only_when_complete_and_once(farm):

@@ -20,11 +20,8 @@ CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,"
 
 @pytest.fixture(scope="module")
 def farm(tmp_path_factory):
-    farm = FarmProcess(tmp_path_factory.mktemp("openapi"), workers=2, wait_timeout=2)
-    try:
-        yield farm.start()
-    finally:
-        farm.stop()
+    with FarmProcess(tmp_path_factory.mktemp("openapi"), workers=2, wait_timeout=2) as farm:
+        yield farm
 
 
 def test_document_lists_every_route(farm):

@@ -35,34 +35,25 @@ RESULT_TIMEOUT_MS = 90_000
 
 @pytest.fixture(scope="module")
 def farm(tmp_path_factory):
-    farm = FarmProcess(tmp_path_factory.mktemp("farm"), workers=1)
-    try:
-        yield farm.start()
-    finally:
-        farm.stop()
+    with FarmProcess(tmp_path_factory.mktemp("farm"), workers=1) as farm:
+        yield farm
 
 
 @pytest.fixture(scope="module")
 def guarded_farm(tmp_path_factory):
     """A farm that needs an API token and holds one job at a time, with the fake engine taking a
     second a page: for the protocol, not the text."""
-    farm = FarmProcess(tmp_path_factory.mktemp("guarded"), workers=1, engine="fake", fake_delay=1,
-                       max_queue=1, api_token=API_TOKEN)
-    try:
-        yield farm.start()
-    finally:
-        farm.stop()
+    with FarmProcess(tmp_path_factory.mktemp("guarded"), workers=1, engine="fake", fake_delay=1,
+                     max_queue=1, api_token=API_TOKEN) as farm:
+        yield farm
 
 
 @pytest.fixture(scope="module")
 def slow_farm(tmp_path_factory):
     """One worker with the fake engine taking two seconds a page: a job stays queued long enough to
     be cancelled."""
-    farm = FarmProcess(tmp_path_factory.mktemp("slow"), workers=1, engine="fake", fake_delay=2)
-    try:
-        yield farm.start()
-    finally:
-        farm.stop()
+    with FarmProcess(tmp_path_factory.mktemp("slow"), workers=1, engine="fake", fake_delay=2) as farm:
+        yield farm
 
 
 @pytest.fixture(scope="module")

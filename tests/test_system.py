@@ -18,11 +18,8 @@ pytestmark = pytest.mark.system
 
 @pytest.fixture(scope="module")
 def farm(tmp_path_factory):
-    farm = FarmProcess(tmp_path_factory.mktemp("farm"), workers=2)
-    try:
-        yield farm.start()
-    finally:
-        farm.stop()
+    with FarmProcess(tmp_path_factory.mktemp("farm"), workers=2) as farm:
+        yield farm
 
 
 def test_photo_posted_over_http_comes_back_as_text(farm):
