@@ -65,6 +65,7 @@ class Intake:
         self.seen: dict[Path, Sighting] = {}
         self.renamed_in: set[Path] = set()
         self.reported: set[Path] = set()
+        self.no_room_logged = float("-inf")
 
     def run(self) -> int:
         recovered = self.spool.recover_dropped()
@@ -162,7 +163,9 @@ class Intake:
             if not no_room(exc):
                 raise
             # The file stays in the inbox, untouched; it is tried again after another quiet period.
-            log.error("intake: no room on the spool's disk to queue %s (%s); it waits in the inbox", path, exc)
+            if now - self.no_room_logged >= 60:
+                log.error("intake: no room on the spool's disk to queue %s (%s); files wait in the inbox", path, exc)
+                self.no_room_logged = now
             sighting.changed = now
             self.renamed_in.discard(path)
             return 0

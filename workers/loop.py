@@ -123,6 +123,7 @@ class Worker:
                         raise
                     self.wait_for_room(exc, "no job can be started")
                     continue
+                self.no_room_wait = 0.0  # the start line was written: there is room again
                 if claim is None:
                     if burst:
                         log.info("worker %s leaving: queue empty (burst mode)", self.name)
@@ -222,7 +223,6 @@ class Worker:
                           claim.job.id, claim.attempt, exc)
                 claim.retry(f"{type(exc).__name__}: {exc}")
                 return False
-            self.no_room_wait = 0.0
             return True
 
     def wait_for_room(self, exc: OSError, what: str) -> None:
