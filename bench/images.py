@@ -33,6 +33,7 @@ class BenchImage:
     width: int
     height: int
     lines: int  # lines of text drawn
+    texts: tuple[str, ...] = ()  # the text of each line drawn, top to bottom: the accuracy section's truth
 
     @property
     def filename(self) -> str:
@@ -120,6 +121,18 @@ def _encode(image: np.ndarray, fmt: str, quality: int = 85) -> bytes:
     return buffer.getvalue()
 
 
+def _visible(drawn: list[tuple[str, int]], width: int, margin: int) -> tuple[str, ...]:
+    """Each drawn line's text as far as it fits on its page (a long line runs off the right edge, and
+    what is cut off is not there to be read); a character cut in two is left out."""
+    texts = []
+    for text, size in drawn:
+        font = _font(size)
+        while text and margin + font.getlength(text) > width:
+            text = text[:-1]
+        texts.append(text.rstrip())
+    return tuple(texts)
+
+
 def _lines(rng: np.random.Generator, count: int, size: int, words=(3, 7)) -> list[tuple[str, int]]:
     return [(_phrase(rng, int(rng.integers(words[0], words[1] + 1))), size) for _ in range(count)]
 
@@ -129,49 +142,62 @@ def build_set(seed: int = SEED) -> list[BenchImage]:
     rng = np.random.default_rng(seed)
     out: list[BenchImage] = []
 
-    def add(name, kind, description, image, fmt, lines, quality=85):
+    def add(name, kind, description, image, fmt, drawn, fit, quality=85):
         data = _encode(image, fmt, quality)
         h, w = image.shape[:2]
-        out.append(BenchImage(name, kind, description, data, fmt, w, h, lines))
+        out.append(BenchImage(name, kind, description, data, fmt, w, h, len(drawn), _visible(drawn, *fit)))
 
+    # Each list of drawn lines is made before its picture, in the order the generator is drawn from:
+    # the texts are the ground truth of the accuracy section, and the bytes stay as they were.
     # Small: labels and stickers, one or two lines.
-    add("label", "small", "a clean one-word label", _page(260, 70, [("ZX-4471-B", 36)], margin=16), "PNG", 1)
-    sticker = _page(360, 130, _lines(rng, 2, 30, (2, 3)), margin=14)
+    drawn = [("ZX-4471-B", 36)]
+    add("label", "small", "a clean one-word label", _page(260, 70, drawn, margin=16), "PNG", drawn, (260, 16))
+    drawn = _lines(rng, 2, 30, (2, 3))
+    sticker = _page(360, 130, drawn, margin=14)
     add("sticker", "small", "two-line sticker, slight blur and noise",
-        _noise(_blur(sticker, 0.8), rng, 6), "JPEG", 2, quality=80)
+        _noise(_blur(sticker, 0.8), rng, 6), "JPEG", drawn, (360, 14), quality=80)
     # Photos of text.
-    card = _page(900, 520, [("Marta Lindqvist", 52)] + _lines(rng, 4, 34, (2, 4)), margin=50, spacing=1.9)
+    drawn = [("Marta Lindqvist", 52)] + _lines(rng, 4, 34, (2, 4))
+    card = _page(900, 520, drawn, margin=50, spacing=1.9)
     add("card-photo", "photo", "business card at an angle, uneven light, noise",
-        _noise(_light(_perspective(card, 1000, 700, rng, 0.05), rng, 0.6), rng, 5), "JPEG", 5)
-    sign = _page(1200, 500, _lines(rng, 3, 90, (2, 3)), margin=60, spacing=1.5, ink=(250, 250, 250),
-                 paper=(40, 70, 150))
+        _noise(_light(_perspective(card, 1000, 700, rng, 0.05), rng, 0.6), rng, 5), "JPEG", drawn, (900, 50))
+    drawn = _lines(rng, 3, 90, (2, 3))
+    sign = _page(1200, 500, drawn, margin=60, spacing=1.5, ink=(250, 250, 250), paper=(40, 70, 150))
     add("sign-photo", "photo", "light text on a coloured sign, perspective and blur",
-        _blur(_light(_perspective(sign, 1280, 720, rng, 0.06), rng, 0.5), 1.2), "JPEG", 3)
-    receipt = _page(520, 1500, [("SUPERMARKT NORD", 40)] + _lines(rng, 22, 26, (3, 5)), margin=30, spacing=2.2)
+        _blur(_light(_perspective(sign, 1280, 720, rng, 0.06), rng, 0.5), 1.2), "JPEG", drawn, (1200, 60))
+    drawn = [("SUPERMARKT NORD", 40)] + _lines(rng, 22, 26, (3, 5))
+    receipt = _page(520, 1500, drawn, margin=30, spacing=2.2)
     add("receipt-photo", "photo", "long receipt, perspective, blur, shadow",
-        _noise(_blur(_light(_perspective(receipt, 760, 1600, rng, 0.04), rng, 0.8), 1.0), rng, 4), "JPEG", 23)
-    board = _page(1500, 1000, _lines(rng, 7, 56, (3, 5)), margin=70, spacing=2.0, ink=(140, 40, 30),
-                  paper=(235, 235, 228))
+        _noise(_blur(_light(_perspective(receipt, 760, 1600, rng, 0.04), rng, 0.8), 1.0), rng, 4), "JPEG", drawn,
+        (520, 30))
+    drawn = _lines(rng, 7, 56, (3, 5))
+    board = _page(1500, 1000, drawn, margin=70, spacing=2.0, ink=(140, 40, 30), paper=(235, 235, 228))
     add("whiteboard-photo", "photo", "whiteboard, big uneven light, blur",
-        _light(_blur(_perspective(board, 1600, 1200, rng, 0.05), 1.6), rng, 0.9), "JPEG", 7, quality=75)
-    upside = _page(820, 280, _lines(rng, 3, 40, (3, 4)), margin=30)
+        _light(_blur(_perspective(board, 1600, 1200, rng, 0.05), 1.6), rng, 0.9), "JPEG", drawn, (1500, 70),
+        quality=75)
+    drawn = _lines(rng, 3, 40, (3, 4))
+    upside = _page(820, 280, drawn, margin=30)
     add("upside-down", "photo", "a card upside down (the angle classifier turns it)",
-        _noise(cv2.rotate(upside, cv2.ROTATE_180), rng, 4), "JPEG", 3)
-    dim = _page(800, 420, _lines(rng, 5, 32, (3, 5)), margin=30, ink=(110, 110, 110), paper=(160, 160, 160))
-    add("low-contrast", "photo", "grey on grey, noisy", _noise(dim, rng, 10), "JPEG", 5, quality=70)
+        _noise(cv2.rotate(upside, cv2.ROTATE_180), rng, 4), "JPEG", drawn, (820, 30))
+    drawn = _lines(rng, 5, 32, (3, 5))
+    dim = _page(800, 420, drawn, margin=30, ink=(110, 110, 110), paper=(160, 160, 160))
+    add("low-contrast", "photo", "grey on grey, noisy", _noise(dim, rng, 10), "JPEG", drawn, (800, 30), quality=70)
     # Documents.
-    letter = _page(1240, 1754, [("Quarterly report", 48)] + _lines(rng, 30, 24, (6, 10)), margin=110, spacing=1.8)
-    add("page-scan", "document", "A4 page at 150 dpi, 31 lines, clean scan", letter, "PNG", 31)
-    form = _page(1240, 900, _lines(rng, 12, 26, (3, 6)), margin=90, spacing=2.4)
+    drawn = [("Quarterly report", 48)] + _lines(rng, 30, 24, (6, 10))
+    letter = _page(1240, 1754, drawn, margin=110, spacing=1.8)
+    add("page-scan", "document", "A4 page at 150 dpi, 31 lines, clean scan", letter, "PNG", drawn, (1240, 110))
+    drawn = _lines(rng, 12, 26, (3, 6))
+    form = _page(1240, 900, drawn, margin=90, spacing=2.4)
     add("form-photo", "document", "half a page photographed on a desk, perspective, light, noise",
-        _noise(_light(_perspective(form, 1400, 1050, rng, 0.05), rng, 0.7), rng, 6), "JPEG", 12)
-    screen = _page(1024, 640, [(_phrase(rng, 4), s) for s in (34, 22, 22, 18, 18, 18, 28, 16)], margin=40,
-                   paper=(255, 255, 255), ink=(30, 30, 60))
-    add("screenshot", "document", "a screenshot, mixed text sizes", screen, "PNG", 8)
+        _noise(_light(_perspective(form, 1400, 1050, rng, 0.05), rng, 0.7), rng, 6), "JPEG", drawn, (1240, 90))
+    drawn = [(_phrase(rng, 4), s) for s in (34, 22, 22, 18, 18, 18, 28, 16)]
+    screen = _page(1024, 640, drawn, margin=40, paper=(255, 255, 255), ink=(30, 30, 60))
+    add("screenshot", "document", "a screenshot, mixed text sizes", screen, "PNG", drawn, (1024, 40))
     # Large.
-    poster = _page(3000, 2200, _lines(rng, 6, 150, (2, 4)), margin=160, spacing=1.9)
+    drawn = _lines(rng, 6, 150, (2, 4))
+    poster = _page(3000, 2200, drawn, margin=160, spacing=1.9)
     add("large-scan", "large", "3000x2200 scan of a poster (the detector scales it to 960)",
-        _noise(poster, rng, 3), "JPEG", 6)
+        _noise(poster, rng, 3), "JPEG", drawn, (3000, 160))
     return out
 
 
