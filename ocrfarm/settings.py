@@ -18,7 +18,9 @@ from ocrfarm.exceptions import ConfigurationError
 PREFIX = "OCRFARM_"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-ENGINES = ("paddle", "fake")
+# onnx: the farm's own pipeline over ONNX weights (workers/pipeline/); paddle: PaddleOCR 2.10's own
+# pipeline, the reference (and the only one for Paddle-format weights); fake: for queue tests only.
+ENGINES = ("onnx", "paddle", "fake")
 MODEL_SETS = ("ppocrv3", "ppocrv4", "custom")
 
 
@@ -35,7 +37,8 @@ class Settings:
     # Inference threads per worker. 1 is fastest in all when workers == cores (7.4 img/s for 2x1
     # against 3.8 img/s for 2 workers with every thread each, on 2 cores).
     threads: int = 1
-    engine: str = "paddle"
+    # None: "onnx" for ONNX weights, "paddle" for Paddle-format ones (see default_engine).
+    engine: str | None = None
     models: str = "ppocrv3"
     det_model: Path | None = None
     rec_model: Path | None = None
@@ -123,7 +126,7 @@ class Settings:
             port=read.integer("PORT", cls.port, 1, 65535),
             workers=read.integer("WORKERS", cls.workers, 1, 256),
             threads=read.integer("THREADS", cls.threads, 1, 256),
-            engine=read.choice("ENGINE", cls.engine, ENGINES),
+            engine=read.choice("ENGINE", None, ENGINES),
             models=read.choice("MODELS", cls.models, MODEL_SETS),
             det_model=read.path("DET_MODEL", None),
             rec_model=read.path("REC_MODEL", None),
@@ -157,11 +160,18 @@ class Settings:
             log_level=read.choice("LOG_LEVEL", cls.log_level, ("debug", "info", "warning", "error")),
         )
         values.update(overrides)
+        if values["engine"] is None:
+            values["engine"] = default_engine(values["models"], values["det_model"])
         settings = cls(**values)
         settings._check()
         return settings
 
     def _check(self) -> None:
+        if self.engine == "onnx" and weights_format(self.models, self.det_model) != "onnx":
+            raise ConfigurationError(
+                f"{PREFIX}ENGINE=onnx runs ONNX weights, and {PREFIX}MODELS={self.models} is in Paddle "
+                f"format: set {PREFIX}ENGINE=paddle (or leave it unset)"
+            )
         if self.models == "custom":
             for field in ("det_model", "rec_model"):
                 if getattr(self, field) is None:
@@ -180,6 +190,20 @@ class Settings:
                 value = "true" if value else "false"
             out[PREFIX + field.name.upper()] = str(value)
         return out
+
+
+def weights_format(models: str, det_model: Path | None) -> str:
+    if models == "ppocrv4":
+        return "paddle"
+    if models == "custom":
+        return "onnx" if det_model is not None and det_model.suffix == ".onnx" else "paddle"
+    return "onnx"
+
+
+def default_engine(models: str, det_model: Path | None) -> str:
+    """The farm's own pipeline wherever it can run the weights (README, "The engine", has the
+    figures); PaddleOCR otherwise."""
+    return "onnx" if weights_format(models, det_model) == "onnx" else "paddle"
 
 
 class _Reader:

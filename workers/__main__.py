@@ -26,9 +26,14 @@ def build_engine(settings: Settings):
 
         return FakeEngine(delay=settings.fake_delay)
     from workers import models
-    from workers.paddle_engine import PaddleEngine
 
     model_set = models.resolve(settings)
+    if settings.engine == "onnx":
+        from workers.onnx_engine import OnnxEngine
+
+        return OnnxEngine(model_set, threads=settings.threads)
+    from workers.paddle_engine import PaddleEngine
+
     return PaddleEngine(model_set, threads=settings.threads, det_limit_side=settings.det_limit_side)
 
 

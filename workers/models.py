@@ -13,7 +13,7 @@ import importlib.util
 from pathlib import Path
 
 from ocrfarm.exceptions import ConfigurationError
-from ocrfarm.settings import PREFIX, Settings
+from ocrfarm.settings import PREFIX, Settings, weights_format
 
 PADDLE_FILES = ("inference.pdmodel", "inference.pdiparams")
 
@@ -27,6 +27,10 @@ class ModelSet:
     rec: Path
     cls: Path | None
     rec_dict: Path | None
+    # The detector's input normalisation (BGR order, as PaddleOCR applies it); weights fed another
+    # set's read worse without any error.
+    det_mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
+    det_std: tuple[float, float, float] = (0.229, 0.224, 0.225)
 
     def describe(self) -> dict:
         return {"models": self.name, "format": self.format, "det": str(self.det), "rec": str(self.rec)}
@@ -63,7 +67,7 @@ def resolve(settings: Settings) -> ModelSet:
             settings.rec_dict,
         )
     else:
-        fmt = "onnx" if settings.det_model.suffix == ".onnx" else "paddle"
+        fmt = weights_format(settings.models, settings.det_model)
         models = ModelSet(
             "custom", fmt, "PP-OCRv4", settings.det_model, settings.rec_model, settings.cls_model, settings.rec_dict
         )
