@@ -14,7 +14,8 @@ image as given, so a page turned 180 degrees comes out last line first), that or
 reference's while every line may be read right; compared in that order, the CER would count whole
 lines as deleted and inserted again. So the headline CER (`cer`) is order-free at line level: the
 engine's lines, each kept whole, are put where each matches the reference best (rapidfuzz's partial
-alignment), then the two texts are compared. Within a line order still counts. This forgives
+alignment; a stretch of the reference matched by one line is not offered to the next, so repeated
+text is spread over its occurrences), then the two texts are compared. Within a line order still counts. This forgives
 splitting a line into pieces (a receipt line read as "item" and "price") as well as true column order;
 an engine that cut every line into single characters would be flattered by it, which is why the CER
 in the engine's own order (`cer_ordered`) is computed and reported beside it, and why line recall
@@ -96,22 +97,32 @@ def cer(reference: str, hypothesis: str) -> float:
     return Levenshtein.distance(ref, hyp) / len(ref)
 
 
+# Stands for reference text already claimed by an engine line; it is in no text.
+_CLAIMED = "\uffff"
+
+
 def order_like_reference(reference_lines: Sequence[str], engine_lines: Sequence[str]) -> list[str]:
     """The engine's lines, each kept whole, in the order in which they best match the reference text.
 
-    Each engine line is placed at the start of its best partial match in the whole reference (ties and
-    equal places keep the engine's order), so pieces of one reference line end up side by side in
-    their own order, and lines of a second column after the first column's."""
+    Each engine line is placed at the start of its best partial match in the whole reference, longest
+    lines first; the stretch it matched is then claimed, so that a line repeated on the page (a
+    price, a sentence) goes to its next occurrence instead of piling onto the first. Pieces of one
+    reference line end up side by side in their own order, a second column's lines after the first
+    column's; equal places keep the engine's order."""
     ref = "".join(squeeze(line) for line in reference_lines)
+    free = ref
     placed = []
-    for index, line in enumerate(engine_lines):
-        text = squeeze(line)
+    longest_first = sorted(range(len(engine_lines)), key=lambda i: -len(squeeze(engine_lines[i])))
+    for index in longest_first:
+        text = squeeze(engine_lines[index])
         if not text or not ref:
-            placed.append((0, index, line))
+            placed.append((0, index))
             continue
-        where = fuzz.partial_ratio_alignment(text, ref)
-        placed.append((where.dest_start, index, line))
-    return [line for _, _, line in sorted(placed)]
+        where = fuzz.partial_ratio_alignment(text, free)
+        placed.append((where.dest_start, index))
+        if where.score > 0 and where.dest_end > where.dest_start:
+            free = free[:where.dest_start] + _CLAIMED * (where.dest_end - where.dest_start) + free[where.dest_end:]
+    return [engine_lines[index] for _, index in sorted(placed)]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -128,7 +128,8 @@ class Canvas:
     def truth(self) -> tuple[tuple[str, str], ...]:
         """The lines in reading order: top to bottom, left to right within a row. A page in columns
         keeps its own order (lines are added column by column): see page_columns()."""
-        return tuple((text, lang) for _, _, text, lang in self.lines)
+        # Runs of spaces (a receipt's columns) are only layout: whitespace counts nowhere in the scores.
+        return tuple((" ".join(text.split()), lang) for _, _, text, lang in self.lines)
 
     def bgr(self) -> np.ndarray:
         return cv2.cvtColor(np.asarray(self.image), cv2.COLOR_RGB2BGR)

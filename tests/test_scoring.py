@@ -53,6 +53,14 @@ def test_a_page_read_bottom_up_is_read_right_line_by_line():
     assert s.cer == 0 and s.cer_ordered > 0.3
 
 
+def test_repeated_lines_go_to_their_own_places():
+    reference = page(["TOTAL 11.60", "some other text", "CARD 11.60", "more text here", "TOTAL 11.60"])
+    engine = ["TOTAL 11.60", "TOTAL 11.60", "CARD 11.60", "some other text", "more text here"]
+    s = score_page(reference, engine)
+    assert s.cer == 0
+    assert [line.read_as for line in s.lines] == [text for text, _ in reference]
+
+
 def test_a_missing_line_is_that_line_s_characters_and_its_share_is_its_own():
     s = score_page(page(["aaaa", "bbbbbb"]), ["aaaa"])
     assert s.edits == 6 and s.cer == pytest.approx(6 / 10)
