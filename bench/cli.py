@@ -13,6 +13,9 @@ from bench.run import SECTIONS, Bench, log
 ROOT = Path(__file__).resolve().parent.parent
 
 EPILOG = """sections (--only takes a comma-separated list; default all, in this order):
+  accuracy    CER, word and line recall against ground truth (drawn and real pages), per image class, for
+              every engine path Settings accepts and Tesseract 5, each in its own process with one thread;
+              CPU s/image; lines the farm's default reads differently from PaddleOCR 2.10. Needs no farm
   limit       the engine alone, in-process: N processes x T threads, as the farm lays them out
   latency     one request at a time on an idle farm, beside the engine's own time for the image
   idle        CPU of every farm process (supervisord, gunicorn, intake, workers) with an empty queue
@@ -24,7 +27,8 @@ EPILOG = """sections (--only takes a comma-separated list; default all, in this 
 limit, http and dropfolder run in alternating rounds (limit, HTTP, drop folder, limit, ...) on the same
 images, so that all three see the same machine.
 
-The full run takes about 20 minutes on 2 cores; --quick about 5; --smoke about a minute.
+The full run takes about 30 minutes on 2 cores (accuracy about 10 of them); --quick about 10; --smoke a
+few minutes.
 Nothing else should run on the machine meanwhile: the figures are only comparable with each other."""
 
 
@@ -54,6 +58,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         help="also measure idle single requests on a second farm whose fsync calls do nothing "
                              "(LD_PRELOAD of libeatmydata, Debian package eatmydata): how much of the added "
                              "latency is waiting for the disk. A diagnosis only; never run a farm that way")
+    parser.add_argument("--accuracy-jobs", type=int, default=1, metavar="N",
+                        help="accuracy contenders run at once, one core each (default 1: CPU figures are "
+                             "steadier when each has the machine to itself)")
     parser.add_argument("--engine", choices=("paddle", "fake"), default="paddle",
                         help="fake: the farm's fake engine, to try the plumbing in seconds (no engine figures)")
     args = parser.parse_args(argv)
@@ -66,8 +73,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         args.sections = tuple(name for name in SECTIONS if name in chosen)
     else:
         args.sections = SECTIONS
-    if args.workers < 1 or args.threads < 1:
-        parser.error("--workers and --threads must be at least 1")
+    if args.workers < 1 or args.threads < 1 or args.accuracy_jobs < 1:
+        parser.error("--workers, --threads and --accuracy-jobs must be at least 1")
     args.memory_models = tuple(m.strip() for m in args.memory_models.split(",") if m.strip())
     if any("=" not in item for item in args.memory_env):
         parser.error("--memory-env takes NAME=VALUE")
@@ -85,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
 
     log(f"writing to {args.out}")
     bench = Bench(args.out, args.mode, args.sections, args.workers, args.threads, args.models, args.engine,
-                  args.memory_models, args.memory_env, args.diagnose_fsync)
+                  args.memory_models, args.memory_env, args.diagnose_fsync, args.accuracy_jobs)
     results = bench.run()
     files = report.write(results, args.out)
     for key, target in results["targets"].items():

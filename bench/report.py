@@ -88,6 +88,13 @@ def summary_rows(results: dict) -> list[tuple[str, str, str, str]]:
             return "not measured"
         return "**pass**" if t[key]["pass"] else "**FAIL**"
 
+    for contender in _get(s, "accuracy", "contenders", default=[]):
+        row = next((r for r in contender.get("rows", []) if r["row"] == "drawn (all)"), None)
+        if row:
+            rows.append((f"Accuracy on the drawn images, {contender['label']}"
+                         + (" (the farm's default)" if contender.get("default") else ""),
+                         f"CER {100 * row['cer']:.1f} %, word recall {row['word_recall']:.3f}, "
+                         f"{row['cpu_s_per_image']:.2f} CPU s/image", "", ""))
     limit = _get(s, "limit", "images_per_s")
     if limit:
         rows.append((f"Engine limit ({lay['workers']} processes x {lay['threads']} thread, {lay['models']})",
@@ -172,6 +179,10 @@ def markdown(results: dict) -> str:
             lines.append(f"- {text}: not measured in this run")
         else:
             lines.append(f"- {text}: {t['figure']} -> {'pass' if t['pass'] else 'FAIL'}")
+    if "accuracy" in s:
+        from bench import accuracy_report
+
+        lines += accuracy_report.markdown(s["accuracy"])
     lines += ["", "## Images", "", "Made by `bench/images.py` from seed "
               "20261122 (the same bytes on every run; sha256 prefix below).", "",
               "| image | kind | size | bytes | lines drawn | what | sha256 |", "| --- | --- | --- | --- | --- | --- | --- |"]

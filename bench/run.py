@@ -1,5 +1,6 @@
 """The benchmark's sections, run in order on one machine and one image set; results go to `Bench.results`.
 
+    accuracy   every engine path and Tesseract 5 against ground truth: CER, word and line recall, CPU s/image
     limit      the engine alone: N processes x T threads, images/s (the limit)
     latency    one request at a time on an idle farm, beside the engine's own time for the same image
     idle       CPU used by every farm process over a window with an empty queue
@@ -30,7 +31,7 @@ from bench.client import Connection, multipart, post_image, run_load
 from bench.images import MEMORY_MIX_EXCLUDES, BenchImage, build_set, pass_order, variant
 from bench.stats import percentile, summary
 
-SECTIONS = ("limit", "latency", "idle", "http", "dropfolder", "memory", "queue", "baseline")
+SECTIONS = ("accuracy", "limit", "latency", "idle", "http", "dropfolder", "memory", "queue", "baseline")
 FARM_SECTIONS = ("latency", "idle", "http", "dropfolder")
 # Workers must not be recycled in the middle of a throughput or memory measurement: recycling is
 # costed separately (model load time / jobs per worker), from figures measured here.
@@ -54,10 +55,12 @@ class Counts:
     per_request_passes: int
     plain_drops: int  # files written in place (quiet period) for the drop-folder latency check
     images: tuple[str, ...] | None = None  # a subset of the set's names, or all
+    # Runs of each ground-truth image per accuracy contender; CPU per image is the lowest.
+    accuracy_repeats: int = 1
 
 
 COUNTS = {
-    "full": Counts(4, 5, 3, 3, 30.0, 2000, (100, 1000, 3000, 10000), 500, 8, 2, 3),
+    "full": Counts(4, 5, 3, 3, 30.0, 2000, (100, 1000, 3000, 10000), 500, 8, 2, 3, accuracy_repeats=2),
     "quick": Counts(2, 2, 1, 1, 10.0, 200, (100, 1000, 10000), 200, 2, 1, 1),
     "smoke": Counts(1, 1, 1, 1, 2.0, 8, (10, 100), 20, 1, 1, 1,
                     images=("label", "sticker", "upside-down", "sign-photo")),
@@ -71,7 +74,7 @@ def log(message: str) -> None:
 class Bench:
     def __init__(self, out: Path, mode: str, sections: tuple[str, ...], workers: int, threads: int,
                  models: str, engine: str, memory_models: tuple[str, ...], memory_env: dict | None = None,
-                 diagnose_fsync: bool = False):
+                 diagnose_fsync: bool = False, accuracy_jobs: int = 1):
         self.out = out
         self.mode = mode
         self.counts = COUNTS[mode]
@@ -80,6 +83,7 @@ class Bench:
         self.memory_models = memory_models
         self.memory_env = memory_env or {}
         self.diagnose_fsync = diagnose_fsync
+        self.accuracy_jobs = accuracy_jobs
         self.images: list[BenchImage] = []
         self.order: list[int] = []
         self.work = Path(tempfile.mkdtemp(prefix="ocrfarm-bench-"))
@@ -120,6 +124,12 @@ class Bench:
             self.results["images"] = [image.describe() for image in self.images]
             log(f"{len(self.images)} images; layout {self.workers} workers x {self.threads} threads, "
                 f"{self.models}, engine {self.engine}; work folder {self.work}")
+            # First, and with no farm: it starts its own processes, one contender at a time.
+            if "accuracy" in self.sections:
+                if self.engine == "fake":
+                    self.results.setdefault("notes", []).append("accuracy: not run with the fake engine")
+                else:
+                    self.section("accuracy", self.accuracy)
             pool = None
             if "latency" in self.sections:
                 self.section("engine_single", self.engine_single)
@@ -161,6 +171,23 @@ class Bench:
         result["load_average_after"] = os.getloadavg()
         self.results["sections"][name] = result
         log(f"section {name}: done in {result['section_s']:.0f}s")
+
+    # ---- 0. accuracy against ground truth ------------------------------------------------------
+
+    def accuracy(self) -> dict:
+        from bench import accuracy, accuracy_report, truth
+
+        samples = truth.drawn_set() + truth.bench_images() + truth.real_set()
+        if self.mode == "smoke":
+            samples = [sample for sample in samples if sample.name in accuracy.SMOKE_SAMPLES]
+        raw = accuracy.run(samples, self.mode, self.counts.accuracy_repeats, self.work, log, self.accuracy_jobs)
+        result = accuracy_report.summarise(raw, samples)
+        for contender in result["contenders"]:
+            row = next((r for r in contender.get("rows", []) if r["row"] == "drawn (all)"), None)
+            if row:
+                log(f"  accuracy {contender['label']}: drawn (all) CER {100 * row['cer']:.1f} %, word recall "
+                    f"{row['word_recall']:.3f}, {row['cpu_s_per_image']:.2f} CPU s/image")
+        return result
 
     # ---- 1. the engine's limit (in rounds, beside the farm's) --------------------------------------
 

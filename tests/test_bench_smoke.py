@@ -16,10 +16,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = [pytest.mark.system, pytest.mark.engine]
 
-SECTIONS = ("limit", "engine_single", "idle", "latency", "http", "dropfolder", "memory", "queue", "baseline")
+SECTIONS = ("accuracy", "limit", "engine_single", "idle", "latency", "http", "dropfolder", "memory", "queue", "baseline")
 PLOTS = ("throughput.png", "latency_added.png", "concurrency.png", "memory_ppocrv3.png", "memory_ppocrv4.png",
          "queue_scale.png")
-MARKDOWN_HEADINGS = ("## Summary", "## Targets", "## Images", "## Counts", "## Idle single requests, per image",
+MARKDOWN_HEADINGS = ("## Summary", "## Targets", "## Accuracy", "## Images", "## Counts", "## Idle single requests, per image",
                      "## Concurrency", "## Idle CPU by process", "## Drop folder", "## Queue scale",
                      "## Memory, ppocrv3", "## Memory, ppocrv4", "## Plots")
 
@@ -81,3 +81,23 @@ def test_json_figures_are_present_and_positive(report):
     assert positive(s["baseline"]["per_request"]["images_per_s"])
     assert set(data["targets"]) == {"http_throughput", "added_latency", "idle_cpu", "memory", "claim_rate"}
     assert len(data["images"]) == 4
+
+
+def fraction(value) -> bool:
+    return isinstance(value, (int, float)) and 0 <= value <= 1
+
+
+def test_accuracy_has_figures_between_0_and_1_for_the_default_and_tesseract(report):
+    accuracy = json.loads((report / "report.json").read_text())["sections"]["accuracy"]
+    contenders = {c["label"]: c for c in accuracy["contenders"]}
+    assert "tesseract 5" in contenders and sum(bool(c["default"]) for c in contenders.values()) == 1
+    assert len(contenders) == 2 and len(accuracy["samples"]) == 3
+    for contender in contenders.values():
+        assert "error" not in contender or contender["error"] is None, contender
+        row = next(r for r in contender["rows"] if r["row"] == "drawn (all)")
+        assert row["images"] == 3 and row["chars"] > 0
+        for key in ("cer", "cer_ordered", "word_recall", "line_recall"):
+            assert fraction(row[key]), (contender["label"], key, row[key])
+        assert positive(row["cpu_s_per_image"])
+    text = (report / "report.md").read_text()
+    assert "CER %" in text and "Word recall" in text and "The farm's default" in text
