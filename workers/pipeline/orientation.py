@@ -1,12 +1,16 @@
 """Which way up a line is: the angle classifier proposes, the recogniser decides.
 
 PaddleOCR turns every crop its mobile classifier calls "180" above 0.9. That classifier sees a crop
-squeezed to 48 x 192 pixels, so a long upright line becomes a smear it often calls upside down, and
-the recogniser then reads the line turned over: nothing, or garbage. Measured on clean printed pages,
-that loses whole lines the detector found. Here the classifier only nominates: a crop it would turn
-is read both ways, and the reading with the higher recogniser confidence wins. That costs a second
-recognition only for the few crops nominated, keeps every upright line, and still reads a line or a
-page that really is upside down.
+squeezed to 48 x 192 pixels, so a long line becomes a smear: it calls upright long lines upside down
+(the recogniser then reads them turned over: nothing, or garbage; on clean printed pages that loses
+whole lines the detector found), and misses long lines that really are upside down. Two changes:
+
+- A long crop is shown to the classifier in pieces of its own height and 4 times as wide (the shape
+  the classifier was trained on, text at its real size), and the pieces' "180" probabilities are
+  averaged: many views of one line, not one smear.
+- The classifier only nominates: a crop it would turn is read both ways, and the reading with the
+  higher recogniser confidence wins. That costs a second recognition only for the crops nominated,
+  keeps every upright line, and still reads a line or a page that really is upside down.
 """
 
 from __future__ import annotations
@@ -20,7 +24,10 @@ from workers.pipeline import runtime
 
 CLS_SHAPE = (3, 48, 192)
 CLS_BATCH = 6
-CLS_THRESHOLD = 0.9  # PaddleOCR's cls_thresh: below it a crop is not even nominated
+# A crop is nominated when its pieces' mean "180" probability is above this. Lower than PaddleOCR's
+# 0.9 because a nomination only costs a second reading, which then decides.
+NOMINATE_ABOVE = 0.5
+PIECE_RATIO = CLS_SHAPE[2] / CLS_SHAPE[1]  # 4: a piece is as wide as the classifier's input, in heights
 
 
 class Classifier:
@@ -28,15 +35,26 @@ class Classifier:
         self.session = session
 
     def nominated(self, crops: list[np.ndarray]) -> list[bool]:
-        """True for each crop the classifier calls upside down with confidence above the threshold."""
-        out = [False] * len(crops)
-        order = sorted(range(len(crops)), key=lambda i: crops[i].shape[1] / crops[i].shape[0])
-        for start in range(0, len(order), CLS_BATCH):
-            chunk = order[start: start + CLS_BATCH]
-            probabilities = runtime.run(self.session, np.stack([normalise(crops[i]) for i in chunk]))
-            for i, p in zip(chunk, probabilities):
-                out[i] = bool(p.argmax() == 1 and p[1] > CLS_THRESHOLD)
-        return out
+        """True for each crop that the classifier, over its pieces, calls upside down."""
+        owners, views = [], []
+        for i, crop in enumerate(crops):
+            for view in pieces(crop):
+                owners.append(i)
+                views.append(normalise(view))
+        upside_down = np.zeros(len(crops))
+        for start in range(0, len(views), CLS_BATCH):
+            probabilities = runtime.run(self.session, np.stack(views[start: start + CLS_BATCH]))
+            np.add.at(upside_down, owners[start: start + CLS_BATCH], probabilities[:, 1])
+        counts = np.bincount(owners, minlength=len(crops))
+        return [bool(total / count > NOMINATE_ABOVE) for total, count in zip(upside_down, counts)]
+
+
+def pieces(crop: np.ndarray) -> list[np.ndarray]:
+    """The crop cut across into pieces about PIECE_RATIO heights wide; a short crop is its own piece."""
+    h, w = crop.shape[:2]
+    count = max(1, round(w / (h * PIECE_RATIO)))
+    edges = np.linspace(0, w, count + 1).astype(int)
+    return [crop[:, a:b] for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
 
 def normalise(crop: np.ndarray) -> np.ndarray:

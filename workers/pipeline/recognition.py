@@ -6,10 +6,11 @@ confidence is the mean probability of the characters kept), all as PaddleOCR 2.1
 
 Batching is where this differs. PaddleOCR sorts crops by aspect ratio and pads batches of six to the
 widest crop in each, and never narrower than 320 pixels. On a CPU the padding costs more than the
-batch saves: a short line batched with a long one is computed at the long one's width. Here a batch
-only takes crops whose padded widths are within `width_tolerance` of each other, so the padding stays
-small; the recogniser still sees each crop padded to at least `min_width` (PaddleOCR's 320 by
-default), because the model reads a crop differently with less right padding than it was trained on.
+batch saves: a short line batched with a long one is computed at the long one's width. A batch here
+only takes crops whose padded widths are within `width_tolerance` of each other; measured on one
+core, batches of similar width were no faster than one crop at a time (docs/bench/findings-*.md),
+so the default is one crop per call. Each crop is still padded to at least `min_width` (PaddleOCR's
+320), as PaddleOCR reads it at batch size one.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from workers.pipeline import runtime
 class RecognizerConfig:
     height: int = 48
     min_width: int = 320  # PaddleOCR's rec_image_shape width: narrower crops are padded to it
-    max_batch: int = 6
+    max_batch: int = 1
     # A batch takes crops whose padded widths are within this fraction of its first (narrowest) one.
     width_tolerance: float = 0.1
 
