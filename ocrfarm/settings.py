@@ -21,7 +21,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # onnx: the farm's own pipeline over ONNX weights (workers/pipeline/); paddle: PaddleOCR 2.10's own
 # pipeline, the reference (and the only one for Paddle-format weights); fake: for queue tests only.
 ENGINES = ("onnx", "paddle", "fake")
-MODEL_SETS = ("ppocrv3", "ppocrv4", "custom")
+MODEL_SETS = ("ppocrv3", "ppocrv4", "ppocrv6", "custom")
 
 
 @dataclasses.dataclass(frozen=True)

