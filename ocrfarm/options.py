@@ -39,6 +39,16 @@ def _number(kind, low, high):
     return parse
 
 
+def _one_of_loaded(loaded: tuple[str, ...]):
+    def parse(name: str, value) -> str:
+        if not isinstance(value, str) or value.strip().lower() not in loaded:
+            raise OptionError(f"option {name} must be a model set this farm has loaded: {', '.join(loaded)}; "
+                              f"got {value!r}")
+        return value.strip().lower()
+
+    return parse
+
+
 OPTIONS = {
     # Run the angle classifier (reads text turned upside down); off is a little faster.
     "angle_cls": _boolean,
@@ -47,14 +57,19 @@ OPTIONS = {
     # Lines read with less confidence than this are left out.
     "min_confidence": _number(float, 0.0, 1.0),
 }
+# Which of the farm's loaded model sets reads the document (settings.model_sets; the first is the
+# default). Its choices are the farm's, so parse() adds it.
+MODEL = "model"
 
 
-def parse(raw: Mapping[str, object]) -> dict:
-    """Checked options from a request; raises OptionError naming the first bad or unknown one."""
+def parse(raw: Mapping[str, object], model_sets: tuple[str, ...]) -> dict:
+    """Checked options from a request to a farm that has loaded `model_sets`; raises OptionError
+    naming the first bad or unknown one."""
+    parsers = {**OPTIONS, MODEL: _one_of_loaded(model_sets)}
     options = {}
     for name, value in raw.items():
-        parser = OPTIONS.get(name)
+        parser = parsers.get(name)
         if parser is None:
-            raise OptionError(f"unknown option {name!r}; the options are " + ", ".join(sorted(OPTIONS)))
+            raise OptionError(f"unknown option {name!r}; the options are " + ", ".join(sorted(parsers)))
         options[name] = parser(name, value)
     return options

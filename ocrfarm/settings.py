@@ -39,7 +39,9 @@ class Settings:
     threads: int = 1
     # None: "onnx" for ONNX weights, "paddle" for Paddle-format ones (see default_engine).
     engine: str | None = None
-    models: str = "ppocrv3"
+    # Every model set a worker loads (OCRFARM_MODELS, comma-separated); the first is the default, and
+    # a request picks another with the `model` option. Each set is one more engine per worker.
+    model_sets: tuple[str, ...] = ("ppocrv3",)
     det_model: Path | None = None
     rec_model: Path | None = None
     cls_model: Path | None = None
@@ -94,6 +96,11 @@ class Settings:
     log_level: str = "info"
 
     @property
+    def models(self) -> str:
+        """The default model set: what a job reads with unless its request picks another."""
+        return self.model_sets[0]
+
+    @property
     def heartbeat_max_age(self) -> float:
         """A worker whose heartbeat is older is taken for dead. Workers touch it every poll interval
         when idle and every 5 s while a job runs."""
@@ -109,7 +116,7 @@ class Settings:
     def option_defaults(self) -> dict:
         """What each per-request option is when a request does not set it."""
         return {"angle_cls": self.angle_cls, "det_limit_side": self.det_limit_side,
-                "min_confidence": self.min_confidence}
+                "min_confidence": self.min_confidence, "model": self.models}
 
     @property
     def max_upload_bytes(self) -> int:
@@ -117,9 +124,12 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> Settings:
-        """Build settings from the environment, then apply `overrides` (tests use these)."""
+        """Build settings from the environment, then apply `overrides` (tests use these). An override
+        `models="ppocrv3,ppocrv6"` is read as OCRFARM_MODELS is."""
         env = os.environ if environ is None else environ
         read = _Reader(env)
+        if "models" in overrides:
+            overrides["model_sets"] = _Reader({PREFIX + "MODELS": overrides.pop("models")}).model_sets("MODELS", ())
         values = dict(
             spool=read.path("SPOOL", cls.spool),
             host=read.text("HOST", cls.host),
@@ -127,7 +137,7 @@ class Settings:
             workers=read.integer("WORKERS", cls.workers, 1, 256),
             threads=read.integer("THREADS", cls.threads, 1, 256),
             engine=read.choice("ENGINE", None, ENGINES),
-            models=read.choice("MODELS", cls.models, MODEL_SETS),
+            model_sets=read.model_sets("MODELS", cls.model_sets),
             det_model=read.path("DET_MODEL", None),
             rec_model=read.path("REC_MODEL", None),
             cls_model=read.path("CLS_MODEL", None),
@@ -161,18 +171,20 @@ class Settings:
         )
         values.update(overrides)
         if values["engine"] is None:
-            values["engine"] = default_engine(values["models"], values["det_model"])
+            values["engine"] = default_engine(values["model_sets"], values["det_model"])
         settings = cls(**values)
         settings._check()
         return settings
 
     def _check(self) -> None:
-        if self.engine == "onnx" and weights_format(self.models, self.det_model) != "onnx":
+        paddle_format = [name for name in self.model_sets if weights_format(name, self.det_model) != "onnx"]
+        if self.engine == "onnx" and paddle_format:
             raise ConfigurationError(
-                f"{PREFIX}ENGINE=onnx runs ONNX weights, and {PREFIX}MODELS={self.models} is in Paddle "
-                f"format: set {PREFIX}ENGINE=paddle (or leave it unset)"
+                f"{PREFIX}ENGINE=onnx runs ONNX weights, and {paddle_format[0]} in {PREFIX}MODELS="
+                f"{','.join(self.model_sets)} is in Paddle format: set {PREFIX}ENGINE=paddle (or leave it "
+                f"unset), or leave {paddle_format[0]} out of {PREFIX}MODELS"
             )
-        if self.models == "custom":
+        if "custom" in self.model_sets:
             for field in ("det_model", "rec_model"):
                 if getattr(self, field) is None:
                     raise ConfigurationError(
@@ -188,6 +200,9 @@ class Settings:
                 continue
             if isinstance(value, bool):
                 value = "true" if value else "false"
+            if field.name == "model_sets":  # read back from OCRFARM_MODELS, as it was given
+                out[PREFIX + "MODELS"] = ",".join(value)
+                continue
             out[PREFIX + field.name.upper()] = str(value)
         return out
 
@@ -200,10 +215,12 @@ def weights_format(models: str, det_model: Path | None) -> str:
     return "onnx"
 
 
-def default_engine(models: str, det_model: Path | None) -> str:
+def default_engine(model_sets: tuple[str, ...], det_model: Path | None) -> str:
     """The farm's own pipeline wherever it can run the weights (README, "The engine", has the
-    figures); PaddleOCR otherwise."""
-    return "onnx" if weights_format(models, det_model) == "onnx" else "paddle"
+    figures); PaddleOCR otherwise. One engine runs every loaded set, so a Paddle-format set among
+    them makes it PaddleOCR for all (which runs ONNX weights too)."""
+    onnx = all(weights_format(name, det_model) == "onnx" for name in model_sets)
+    return "onnx" if onnx else "paddle"
 
 
 class _Reader:
@@ -264,6 +281,23 @@ class _Reader:
         if lowered in ("0", "false", "no", "off"):
             return False
         raise self._bad(name, "true or false", raw)
+
+    def model_sets(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        """Comma-separated model set names, each known and each once."""
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        names = tuple(part.strip().lower() for part in raw.split(","))
+        want = "one or more of " + ", ".join(MODEL_SETS) + ", comma-separated"
+        for model in names:
+            if model not in MODEL_SETS:
+                raise self._bad(name, want, raw)
+        for model in names:
+            if names.count(model) > 1:
+                why = (f" (there is one custom set: the files {PREFIX}DET_MODEL and the others name)"
+                       if model == "custom" else "")
+                raise self._bad(name, f"{want}, each at most once{why}", raw)
+        return names
 
     def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
         raw = self._raw(name)

@@ -118,6 +118,8 @@ def readyz():
         "oldest_job_age_s": None if oldest is None else round(oldest, 3),
         # Uploads get 507 when this runs out; workers then wait for room.
         "disk_free_bytes": spool.free_bytes(),
+        # What the `model` option may name; the first is the default.
+        "models": list(settings.model_sets),
     }
     return jsonify(body), 200 if workers else 503
 
@@ -196,7 +198,7 @@ def _read_upload() -> tuple[bytes, str, dict]:
 
 def _options(fields: dict) -> dict:
     try:
-        return options.parse({k: v for k, v in fields.items() if k not in NOT_OPTIONS})
+        return options.parse({k: v for k, v in fields.items() if k not in NOT_OPTIONS}, farm().settings.model_sets)
     except options.OptionError as exc:
         raise ApiError(400, "bad_option", str(exc)) from None
 

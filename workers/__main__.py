@@ -20,14 +20,15 @@ from workers.loop import EXIT_BOOT_ERROR, EXIT_STUCK, Worker
 log = logging.getLogger("workers")
 
 
-def build_engine(settings: Settings):
+def build_engine(settings: Settings, model: str | None = None):
+    """The engine for model set `model` (by default the settings' default set)."""
     if settings.engine == "fake":
         from workers.engine import FakeEngine
 
-        return FakeEngine(delay=settings.fake_delay)
+        return FakeEngine(delay=settings.fake_delay, model=model or settings.models)
     from workers import models
 
-    model_set = models.resolve(settings)
+    model_set = models.resolve(settings, model)
     if settings.engine == "onnx":
         from workers.onnx_engine import OnnxEngine
 
@@ -35,6 +36,12 @@ def build_engine(settings: Settings):
     from workers.paddle_engine import PaddleEngine
 
     return PaddleEngine(model_set, threads=settings.threads, det_limit_side=settings.det_limit_side)
+
+
+def build_engines(settings: Settings) -> dict:
+    """One engine per loaded model set, the default first; all built before the first job, so that
+    missing weights stop the worker at start and no job waits for a model to load."""
+    return {model: build_engine(settings, model) for model in settings.model_sets}
 
 
 def limit_native_threads(threads: int) -> None:
@@ -61,13 +68,13 @@ def main(argv: list[str] | None = None) -> int:
     name = args.name or os.environ.get("SUPERVISOR_PROCESS_NAME") or f"worker-{os.getpid()}"
     limit_native_threads(settings.threads)
     try:
-        engine = build_engine(settings)
+        engines = build_engines(settings)
     except ConfigurationError as exc:
         log.error("worker %s cannot start: %s", name, exc)
         return EXIT_BOOT_ERROR
     spool = Spool.from_settings(settings, on_close=metrics.finished)
     metrics.init(spool.metrics_dir)
-    worker = Worker(spool, engine, settings, name)
+    worker = Worker(spool, engines, settings, name)
     worker.install_signal_handlers()
     return worker.work(burst=args.burst)
 

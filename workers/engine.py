@@ -51,8 +51,13 @@ class FakeEngine(Engine):
 
     name = "fake"
 
-    def __init__(self, delay: float = 0.0):
+    def __init__(self, delay: float = 0.0, model: str = "ppocrv3"):
         self.delay = delay
+        # Only named, never loaded: a farm of fake engines can "load" several model sets at no cost.
+        self.model = model
+
+    def describe(self) -> dict:
+        return {"engine": self.name, "models": self.model}
 
     def recognize(self, image: np.ndarray, *, angle_cls: bool = True, det_limit_side: int = 960) -> list[Line]:
         height, width = image.shape[:2]

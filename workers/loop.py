@@ -14,6 +14,7 @@ import queue
 import random
 import threading
 import time
+from collections.abc import Mapping
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 
@@ -79,10 +80,13 @@ class EngineThread:
 
 
 class Worker:
-    def __init__(self, spool: Spool, engine: Engine, settings: Settings, name: str):
+    def __init__(self, spool: Spool, engines: Engine | Mapping[str, Engine], settings: Settings, name: str):
+        """`engines`: one per loaded model set, by name; a lone engine is the default set's."""
         self.spool = spool
-        self.engine = engine
-        self.engine_thread = EngineThread(engine)
+        self.engines = dict(engines) if isinstance(engines, Mapping) else {settings.models: engines}
+        self.engine = self.engines[settings.models]
+        # A thread per engine: each engine is only ever called from its own thread.
+        self.engine_threads = {model: EngineThread(engine) for model, engine in self.engines.items()}
         self.settings = settings
         self.name = name
         self.stopping = StopFlag()
@@ -91,7 +95,8 @@ class Worker:
         # Jitter, so that workers started together do not all recycle together.
         self.max_jobs = max(1, round(settings.max_jobs * random.uniform(0.9, 1.1)))
         self.watch = spool.watch_queue(settings.inotify, extra_fds=(self.stopping.wake_fd,))
-        self.info = {"worker": name, "pid": os.getpid(), "started": time.time(), **engine.describe()}
+        self.info = {"worker": name, "pid": os.getpid(), "started": time.time(), **self.engine.describe(),
+                     "model_sets": list(self.engines)}
         self.announced = False  # the heartbeat file holds this process's info
         self.no_room_wait = 0.0  # the current wait while the disk is full; 0 while it is not
         self.no_room_logged = float("-inf")
@@ -108,8 +113,8 @@ class Worker:
     def work(self, burst: bool = False) -> int:
         """Loop until asked to stop or due for recycling; with `burst`, also when the queue is empty."""
         self.beat()
-        log.info("worker %s ready (%s), waking by %s, polling every %gs",
-                 self.name, self.engine.name, self.watch.mode, self.settings.poll_interval)
+        log.info("worker %s ready (%s; model sets %s), waking by %s, polling every %gs",
+                 self.name, self.engine.name, ", ".join(self.engines), self.watch.mode, self.settings.poll_interval)
         exit_code = EXIT_OK
         try:
             while True:
@@ -150,6 +155,11 @@ class Worker:
         job = claim.job
         started = time.monotonic()
         options = {**self.settings.option_defaults, **job.options}
+        engine_thread = self.engine_threads.get(options["model"])
+        if engine_thread is None:
+            # Queued before a restart with other OCRFARM_MODELS: no worker of this farm can read it.
+            return self.refuse(claim, "bad_option", f"model {options['model']!r} is not loaded; this farm has "
+                                                    + ", ".join(self.engines))
         try:
             data = job.read_input()
             info = documents.inspect(data, self.settings.limits)
@@ -159,7 +169,7 @@ class Worker:
             pages, ocr_s = [], 0.0
             for number, image in enumerate(documents.pages(data, self.settings.limits, info), start=1):
                 ocr_started = time.monotonic()
-                lines = self.engine_thread.recognize(
+                lines = engine_thread.recognize(
                     image, self.settings.job_timeout, on_wait=self.beat,
                     angle_cls=options["angle_cls"], det_limit_side=options["det_limit_side"])
                 ocr_s += time.monotonic() - ocr_started
@@ -185,10 +195,7 @@ class Worker:
                 "worker": self.name,
             }
         except ImageError as exc:
-            code, message = exc.code, exc.message
-            if self.write_out(claim, lambda: claim.fail(code, message)):
-                log.info("job %s failed source=%s size=%d reason=%s: %s", job.id, job.source, job.size, code, message)
-            return True
+            return self.refuse(claim, exc.code, exc.message)
         except EngineStuck as exc:
             claim.retry(f"timeout: {exc}")
             log.error("job %s attempt %d: %s", job.id, claim.attempt, exc)
@@ -201,9 +208,16 @@ class Worker:
         if not self.write_out(claim, lambda: claim.finish(result)):
             return True
         self.jobs_done += 1
-        log.info("job %s done source=%s size=%d pages=%d queued=%.3fs ocr=%.3fs total=%.3fs lines=%d attempt=%d",
-                 job.id, job.source, job.size, len(pages), claim.started - job.submitted, ocr_s,
+        log.info("job %s done source=%s size=%d model=%s pages=%d queued=%.3fs ocr=%.3fs total=%.3fs lines=%d attempt=%d",
+                 job.id, job.source, job.size, options["model"], len(pages), claim.started - job.submitted, ocr_s,
                  time.monotonic() - started, sum(len(p["lines"]) for p in pages), claim.attempt)
+        return True
+
+    def refuse(self, claim: Claim, code: str, message: str) -> bool:
+        """Fail the job at once with its reason: no attempt would fare better."""
+        job = claim.job
+        if self.write_out(claim, lambda: claim.fail(code, message)):
+            log.info("job %s failed source=%s size=%d reason=%s: %s", job.id, job.source, job.size, code, message)
         return True
 
     def write_out(self, claim: Claim, write) -> bool:

