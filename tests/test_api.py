@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import threading
 
@@ -11,7 +12,7 @@ from ocrfarm.settings import Settings
 from ocrfarm.spool import Spool, new_job_id
 from server import create_app
 from tests.helpers import blank_image, render_text
-from workers.engine import FakeEngine
+from workers.__main__ import build_engines
 from workers.loop import Worker
 
 
@@ -31,7 +32,8 @@ class Farm:
         self.worker = None
 
     def start_worker(self):
-        self.worker = Worker(self.spool, FakeEngine(), self.settings, "test-worker")
+        # A fake engine per loaded model set, as a worker builds them.
+        self.worker = Worker(self.spool, build_engines(self.settings), self.settings, "test-worker")
         self.thread = threading.Thread(target=self.worker.work, daemon=True)
         self.thread.start()
 
@@ -40,9 +42,9 @@ class Farm:
             self.worker.stop()
             self.thread.join(timeout=10)
 
-    def post(self, data: bytes | None, path: str = "/v1/ocr", filename: str = "scan.png"):
+    def post(self, data: bytes | None, path: str = "/v1/ocr", filename: str = "scan.png", **fields):
         form = {} if data is None else {"file": (io.BytesIO(data), filename)}
-        return self.client.post(path, data=form, content_type="multipart/form-data")
+        return self.client.post(path, data={**form, **fields}, content_type="multipart/form-data")
 
 
 @pytest.fixture
@@ -213,3 +215,51 @@ def test_health_and_readiness(tmp_path):
         assert body["workers"] == 1 and "queue_depth" in body and "oldest_job_age_s" in body
     finally:
         farm.stop()
+
+
+@pytest.fixture
+def two_set_farm(tmp_path):
+    farm = Farm(make_settings(tmp_path, models="ppocrv3,ppocrv6"))
+    farm.start_worker()
+    yield farm
+    farm.stop()
+
+
+def test_a_request_picks_a_loaded_model_set_and_the_answer_names_it(two_set_farm):
+    farm = two_set_farm
+    assert farm.post(blank_image()).get_json()["options"]["model"] == "ppocrv3", "the first set is the default"
+    picked = farm.post(blank_image(), model="ppocrv6")
+    assert picked.status_code == 200, picked.get_data(as_text=True)
+    assert picked.get_json()["options"] == {"angle_cls": True, "det_limit_side": 960, "min_confidence": 0.5,
+                                            "model": "ppocrv6"}
+    as_json = farm.client.post("/v1/ocr", json={"image": base64.b64encode(blank_image()).decode(),
+                                                "options": {"model": "ppocrv6"}})
+    assert as_json.status_code == 200 and as_json.get_json()["options"]["model"] == "ppocrv6"
+    queried = farm.client.post("/v1/jobs?model=ppocrv6", data={"file": (io.BytesIO(blank_image()), "a.png")},
+                               content_type="multipart/form-data")
+    assert queried.status_code == 202
+    from tests.helpers import wait_for
+    done = wait_for(lambda: farm.client.get(queried.get_json()["url"]).status_code == 200, timeout=10,
+                    message="the queued job to finish")
+    assert done and farm.client.get(queried.get_json()["url"]).get_json()["options"]["model"] == "ppocrv6"
+    assert farm.client.get("/readyz").get_json()["models"] == ["ppocrv3", "ppocrv6"]
+
+
+@pytest.mark.parametrize("value", ["ppocrv4", "", "ppocrv3,ppocrv6"])
+def test_a_model_set_the_farm_has_not_loaded_is_a_bad_option_naming_the_loaded_ones(two_set_farm, value):
+    body = assert_error(two_set_farm.post(blank_image(), model=value), 400, "bad_option")
+    assert body["error"]["message"] == (f"option model must be a model set this farm has loaded: ppocrv3, ppocrv6; "
+                                        f"got {value!r}")
+    assert two_set_farm.spool.depth() == 0, "nothing was queued"
+
+
+def test_the_model_option_in_json_must_be_a_name(two_set_farm):
+    response = two_set_farm.client.post("/v1/jobs", json={"image": base64.b64encode(blank_image()).decode(),
+                                                          "options": {"model": 6}})
+    body = assert_error(response, 400, "bad_option")
+    assert "ppocrv3, ppocrv6" in body["error"]["message"]
+
+
+def test_a_one_set_farm_refuses_another_set(farm):
+    body = assert_error(farm.post(blank_image(), model="ppocrv6"), 400, "bad_option")
+    assert "this farm has loaded: ppocrv3;" in body["error"]["message"]

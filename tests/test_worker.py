@@ -171,3 +171,49 @@ def test_worker_recycles_past_its_memory_limit(spool, tmp_path):
     assert worker.work(burst=True) == EXIT_OK
     assert worker.jobs_done == 1, "it finishes the job it has, then leaves"
     assert spool.depth() == 2
+
+
+class RecordingEngine(FakeEngine):
+    """A fake engine that notes the width of every image it is given."""
+
+    def __init__(self, model: str):
+        super().__init__(model=model)
+        self.widths: list[int] = []
+
+    def recognize(self, image, **options):
+        self.widths.append(image.shape[1])
+        return super().recognize(image, **options)
+
+
+def test_each_job_runs_on_the_engine_of_the_set_it_asked_for(spool, tmp_path):
+    settings = Settings.from_env({}, spool=spool.root, engine="fake", models="ppocrv3,ppocrv6")
+    engines = {"ppocrv3": RecordingEngine("ppocrv3"), "ppocrv6": RecordingEngine("ppocrv6")}
+    default = spool.submit(blank_image(11, 20), source="http")
+    picked = spool.submit(blank_image(12, 20), source="http", options={"model": "ppocrv6"})
+    named_default = spool.submit(blank_image(13, 20), source="http", options={"model": "ppocrv3"})
+    worker = Worker(spool, engines, settings, "w")
+    assert worker.info["model_sets"] == ["ppocrv3", "ppocrv6"]
+    assert worker.work(burst=True) == EXIT_OK
+    assert sorted(engines["ppocrv3"].widths) == [11, 13] and engines["ppocrv6"].widths == [12]
+    assert [spool.result(job.id)["options"]["model"] for job in (default, picked, named_default)] == [
+        "ppocrv3", "ppocrv6", "ppocrv3"]
+
+
+def test_a_job_for_a_set_no_longer_loaded_fails_at_once_with_the_reason(spool, settings):
+    # Queued before a restart with other OCRFARM_MODELS: retrying could not help.
+    job = spool.submit(blank_image(), source="http", options={"model": "ppocrv6"})
+    engine = RecordingEngine("ppocrv3")
+    Worker(spool, engine, settings, "w").work(burst=True)
+    record = spool.result(job.id)
+    assert record["status"] == "failed" and record["error"]["code"] == "bad_option"
+    assert record["error"]["message"] == "model 'ppocrv6' is not loaded; this farm has ppocrv3"
+    assert len(record["attempts"]) == 1 and engine.widths == []
+
+
+def test_build_engines_gives_one_engine_per_loaded_set_the_default_first(tmp_path):
+    from workers.__main__ import build_engines
+
+    settings = Settings.from_env({}, spool=tmp_path, engine="fake", models="ppocrv6,ppocrv3")
+    engines = build_engines(settings)
+    assert list(engines) == ["ppocrv6", "ppocrv3"]
+    assert [engine.describe()["models"] for engine in engines.values()] == ["ppocrv6", "ppocrv3"]
