@@ -116,12 +116,12 @@ def _all_differences(scored: list[dict], raw: list[dict]) -> list[dict]:
     pairs = []
     if default and PADDLE_REFERENCE in by_label and default != PADDLE_REFERENCE:
         pairs.append((default, PADDLE_REFERENCE,
-                      "the farm's default against PaddleOCR 2.10 with its classifier (what the workers ran)"))
+                      "the farm's default against PaddleOCR 2.10 with its classifier (what the workers ran)", False))
     if PADDLE_REFERENCE in by_label and PADDLE_NO_CLS in by_label:
         pairs.append((PADDLE_REFERENCE, PADDLE_NO_CLS,
                       "PaddleOCR 2.10 with the angle classifier against without it: the same detector and "
-                      "recogniser, so every difference is a line crop the classifier turned 180 degrees"))
-    return [_differences(a, b, why, by_label, raw_by_label) for a, b, why in pairs]
+                      "recogniser, so every difference is a line crop the classifier turned 180 degrees", True))
+    return [_differences(a, b, why, by_label, raw_by_label, cls_pair) for a, b, why, cls_pair in pairs]
 
 
 def _dropped_match(reference: str, reading: dict) -> dict | None:
@@ -134,24 +134,30 @@ def _dropped_match(reference: str, reading: dict) -> dict | None:
     return best[1] if best else None
 
 
-def _nothing(label: str, line, reading: dict) -> str:
+def _nothing(label: str, line, reading: dict, turned: str | None) -> str:
+    """Why `label` has nothing for this line. `turned`: what the one difference between the two
+    contenders (the classifier) did, when that is the only difference."""
     dropped = _dropped_match(line.reference, reading)
     if dropped:
         return (f"{label} read it as {dropped['text']!r} but dropped it under the confidence floor "
                 f"({dropped['confidence']:.2f})")
     count = len(reading.get("dropped", []))
+    if count and turned:
+        return turned
     if count:
-        # Typically a crop turned the wrong way up and read as garbage with a low confidence.
+        # Typically a crop read the wrong way up: garbage with a low confidence.
         return (f"{label} has nothing here; it dropped {count} line(s) of this image under the confidence "
                 f"floor, none like this one")
     return f"{label} found nothing here"
 
 
-def _verdict(a: str, b: str, line_a, line_b, reading_a: dict, reading_b: dict) -> str:
+def _verdict(a: str, b: str, line_a, line_b, reading_a: dict, reading_b: dict, cls_pair: bool = False) -> str:
     if not scoring.squeeze(line_a.read_as):
-        return _nothing(a, line_a, reading_a)
+        return _nothing(a, line_a, reading_a, "the classifier turned this upright line over; read upside down "
+                        "it fell under the confidence floor and was dropped" if cls_pair else None)
     if not scoring.squeeze(line_b.read_as):
-        return _nothing(b, line_b, reading_b)
+        return _nothing(b, line_b, reading_b, "without the classifier this upside-down line is read as it "
+                        "lies, as garbage under the confidence floor, and dropped" if cls_pair else None)
     if line_a.edits < line_b.edits:
         return f"{a} is closer"
     if line_b.edits < line_a.edits:
@@ -159,7 +165,7 @@ def _verdict(a: str, b: str, line_a, line_b, reading_a: dict, reading_b: dict) -
     return "different, equally far from the reference"
 
 
-def _differences(a: str, b: str, why: str, scored: dict, raw: dict) -> dict:
+def _differences(a: str, b: str, why: str, scored: dict, raw: dict, cls_pair: bool) -> dict:
     rows = []
     for name, page_a in scored[a]["_pages"].items():
         page_b = scored[b]["_pages"].get(name)
@@ -172,7 +178,7 @@ def _differences(a: str, b: str, why: str, scored: dict, raw: dict) -> dict:
                 "image": name, "class": scored[a]["images"][name]["class"], "reference": line_a.reference,
                 "a": line_a.read_as, "a_cer": line_a.edits / line_a.chars,
                 "b": line_b.read_as, "b_cer": line_b.edits / line_b.chars,
-                "why": _verdict(a, b, line_a, line_b, raw[a]["images"][name], raw[b]["images"][name]),
+                "why": _verdict(a, b, line_a, line_b, raw[a]["images"][name], raw[b]["images"][name], cls_pair),
             })
     # Largest differences first: those are the ones that decide.
     rows.sort(key=lambda row: -abs(row["a_cer"] - row["b_cer"]))
@@ -214,6 +220,12 @@ def markdown(section: dict) -> list[str]:
            f"recall: reference lines read as one engine line with CER <= {scoring.LINE_READ_CER:g}. "
            "Figures are over all the characters, words and lines of a row's images. docs/bench/README.md "
            "explains each choice.", ""]
+    if section.get("machine_busy_percent") is not None:
+        load = (section.get("load_average_after") or [None])[0]
+        out.append(f"All cores were {section['machine_busy_percent']:.0f} % busy over the section"
+                   + (f" (load average {load:.1f} after it)" if load is not None else "")
+                   + f", {section.get('parallel_contenders', 1)} contender(s) at a time taking one core each: "
+                   "CPU seconds taken beside other work are less sure (shared caches), wall times much less.")
     if default:
         settings = ", ".join(f"{k}={v}" for k, v in default["settings"].items())
         out.append(f"The farm's default (Settings with nothing set: {settings}) is **{default['label']}**.")

@@ -39,9 +39,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                                                  "(default: bench-results/<date-time>/)")
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_const", dest="mode", const="quick",
-                      help="small counts, for trying things (about 5 minutes)")
+                      help="small counts, for trying things (about 10 minutes, accuracy 5 of them)")
     size.add_argument("--smoke", action="store_const", dest="mode", const="smoke",
-                      help="tiny counts on 4 small images, to check that every section runs (about a minute; "
+                      help="tiny counts on 4 small images (accuracy: 3, two contenders), to check that every section "
+                           "runs (a few minutes; "
                            "used by tests/test_bench_smoke.py)")
     parser.add_argument("--only", metavar="SECTIONS", help="run only these sections, e.g. --only limit,http")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
