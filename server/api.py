@@ -96,7 +96,7 @@ def page_image(job_id: str, number: int):
 
 @bp.get("/openapi.json")
 def openapi():
-    return jsonify(openapi_document.document())
+    return jsonify(openapi_document.document(farm().settings.model_sets))
 
 
 @bp.get("/healthz")

@@ -32,6 +32,19 @@ LINE = {
     },
 }
 
+def options_fields(model_sets: tuple[str, ...]) -> dict:
+    """The per-request options; `model` may name only the sets this farm has loaded."""
+    return {
+        "angle_cls": {"type": "boolean", "description": "also read text turned upside down"},
+        "det_limit_side": {"type": "integer", "minimum": 32, "maximum": 20000,
+                           "description": "the detector scales the longest side down to this"},
+        "min_confidence": {"type": "number", "minimum": 0, "maximum": 1,
+                           "description": "lines read with less confidence are left out"},
+        "model": {"type": "string", "enum": list(model_sets),
+                  "description": f"the model set that reads the document (default {model_sets[0]})"},
+    }
+
+
 JOB = {
     "type": "object",
     "required": ["id", "status", "url"],
@@ -53,6 +66,11 @@ JOB = {
         }},
         "image": {"type": "object", "properties": {"width": {"type": "integer"}, "height": {"type": "integer"}}},
         "timings": {"type": "object", "additionalProperties": {"type": "number"}},
+        # What a finished job was read with, its model set included (a plain string: a result kept
+        # from before a restart may name a set this farm no longer loads).
+        "options": {"type": "object", "properties": {
+            "angle_cls": {"type": "boolean"}, "det_limit_side": {"type": "integer"},
+            "min_confidence": {"type": "number"}, "model": {"type": "string"}}},
         "error": ERROR["properties"]["error"],
     },
 }
@@ -60,30 +78,24 @@ JOB = {
 FAILED_JOB = {"allOf": [ERROR, {"type": "object", "required": ["id", "status"],
                                 "properties": {"id": JOB_ID, "status": {"const": "failed"}}}]}
 
-OPTIONS_FIELDS = {
-    "angle_cls": {"type": "boolean", "description": "also read text turned upside down"},
-    "det_limit_side": {"type": "integer", "minimum": 32, "maximum": 20000,
-                       "description": "the detector scales the longest side down to this"},
-    "min_confidence": {"type": "number", "minimum": 0, "maximum": 1,
-                       "description": "lines read with less confidence are left out"},
-}
-
-UPLOAD_BODY = {
-    "required": True,
-    "content": {
-        "multipart/form-data": {"schema": {
-            "type": "object", "required": ["file"],
-            "properties": {"file": {"type": "string", "format": "binary",
-                                    "description": "JPEG, PNG, BMP, TIFF, WebP, GIF or PDF"}, **OPTIONS_FIELDS},
-        }},
-        "application/json": {"schema": {
-            "type": "object", "required": ["image"], "additionalProperties": False,
-            "properties": {"image": {"type": "string", "description": "the file, base64"},
-                           "filename": {"type": "string"},
-                           "options": {"type": "object", "additionalProperties": False, "properties": OPTIONS_FIELDS}},
-        }},
-    },
-}
+def upload_body(model_sets: tuple[str, ...]) -> dict:
+    fields = options_fields(model_sets)
+    return {
+        "required": True,
+        "content": {
+            "multipart/form-data": {"schema": {
+                "type": "object", "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary",
+                                        "description": "JPEG, PNG, BMP, TIFF, WebP, GIF or PDF"}, **fields},
+            }},
+            "application/json": {"schema": {
+                "type": "object", "required": ["image"], "additionalProperties": False,
+                "properties": {"image": {"type": "string", "description": "the file, base64"},
+                               "filename": {"type": "string"},
+                               "options": {"type": "object", "additionalProperties": False, "properties": fields}},
+            }},
+        },
+    }
 
 
 def _json(schema: dict, description: str) -> dict:
@@ -127,7 +139,9 @@ ID_PARAM = {"name": "job_id", "in": "path", "required": True, "schema": {"type":
 UPLOAD_ERRORS = (400, 401, 413, 415, 422, 503, 507)
 
 
-def document() -> dict:
+def document(model_sets: tuple[str, ...] = ("ppocrv3",)) -> dict:
+    """The API of a farm that has loaded `model_sets` (what the `model` option may name)."""
+    upload = upload_body(model_sets)
     return {
         "openapi": "3.0.3",
         "info": {"title": "ocrfarm", "version": "1",
@@ -135,12 +149,12 @@ def document() -> dict:
         "paths": {
             "/v1/ocr": {"post": {
                 "summary": "Recognise a document, waiting for the result",
-                "parameters": [FORMAT, PAGE], "requestBody": UPLOAD_BODY,
+                "parameters": [FORMAT, PAGE], "requestBody": upload,
                 "responses": {**RESULT, **PENDING, **_errors(*UPLOAD_ERRORS)},
             }},
             "/v1/jobs": {"post": {
                 "summary": "Queue a document and answer at once",
-                "requestBody": UPLOAD_BODY,
+                "requestBody": upload,
                 "responses": {**PENDING, **_errors(*UPLOAD_ERRORS)},
             }},
             "/v1/jobs/{job_id}": {
@@ -159,7 +173,7 @@ def document() -> dict:
             }},
             "/v1/img/ocr": {"post": {
                 "summary": "The older single-process service's endpoint: [text, confidence] pairs",
-                "requestBody": {"required": True, "content": {"multipart/form-data": UPLOAD_BODY["content"]["multipart/form-data"]}},
+                "requestBody": {"required": True, "content": {"multipart/form-data": upload["content"]["multipart/form-data"]}},
                 "responses": {"200": _json({"type": "array", "items": {"type": "array", "minItems": 2, "maxItems": 2}},
                                            "one [text, confidence] pair per line"),
                               **PENDING, **_errors(*UPLOAD_ERRORS)},
@@ -192,7 +206,10 @@ def document() -> dict:
                                     "properties": {"ready": {"type": "boolean"}, "workers": {"type": "integer"},
                                                    "queue_depth": {"type": "integer"},
                                                    "oldest_job_age_s": {"type": "number", "nullable": True},
-                                                   "disk_free_bytes": {"type": "integer"}}},
+                                                   "disk_free_bytes": {"type": "integer"},
+                                                   "models": {"type": "array", "items": {"type": "string"},
+                                                              "description": "the model sets loaded; the "
+                                                                             "first is the default"}}},
                                    "ready" if status == 200 else "no worker ready")
                 for status in (200, 503)}}},
             "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {

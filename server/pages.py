@@ -5,7 +5,7 @@ machine with no internet. Its Content-Security-Policy allows nothing else: no ot
 inline script, and pictures only from the farm and from the files the browser holds.
 """
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 
 bp = Blueprint("pages", __name__)
 
@@ -23,7 +23,10 @@ CONTENT_SECURITY_POLICY = "; ".join([
 
 
 def _page(action: str, enhanced: bool):
-    response = render_template("index.html", action=action, enhanced=enhanced)
+    # The model sets are written into the page itself, so it offers the choice with no request of
+    # its own (and the form without script sends it too).
+    model_sets = current_app.extensions["ocrfarm"].settings.model_sets
+    response = render_template("index.html", action=action, enhanced=enhanced, model_sets=model_sets)
     return response, {"Content-Security-Policy": CONTENT_SECURITY_POLICY}
 
 

@@ -57,6 +57,14 @@ def slow_farm(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def two_set_farm(tmp_path_factory):
+    """A farm that has loaded two model sets (the fake engine only names them): the page offers the choice."""
+    with FarmProcess(tmp_path_factory.mktemp("two-sets"), workers=1, engine="fake",
+                     models="ppocrv3,ppocrv6") as farm:
+        yield farm
+
+
+@pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
@@ -155,6 +163,11 @@ def guarded_tab(browser, guarded_farm):
 @pytest.fixture
 def slow_tab(browser, slow_farm):
     yield from opened_tab(browser, slow_farm)
+
+
+@pytest.fixture
+def two_set_tab(browser, two_set_farm):
+    yield from opened_tab(browser, two_set_farm)
 
 
 def pdf_of(*pages: bytes) -> bytes:
@@ -432,3 +445,28 @@ def test_a_file_waiting_for_a_busy_farm_is_cancelled_without_being_sent(guarded_
     assert tab.statuses("never.png")[-1] == "cancelled" and "queued" not in tab.statuses("never.png")
     assert tab.card("never.png").get_attribute("data-job") is None, "the farm never took it"
     assert tab.errors == [] and tab.dialogs == []
+
+
+def test_the_model_set_picked_on_the_page_reads_the_file_and_the_result_says_so(two_set_tab, browser, slow_farm):
+    tab, page = two_set_tab, two_set_tab.page
+    choice = page.locator("select#model")
+    expect(choice).to_have_value("ppocrv3")  # the farm's default comes first
+    assert choice.locator("option").evaluate_all("nodes => nodes.map(n => n.value)") == ["ppocrv3", "ppocrv6"]
+    choice.select_option("ppocrv6")
+    tab.add_files(("six.png", "image/png", render_text()))
+    choice.select_option("ppocrv3")  # a file keeps the choice it was added with
+    tab.add_files(("three.png", "image/png", render_text()))
+    for name, model in (("six.png", "ppocrv6"), ("three.png", "ppocrv3")):
+        tab.wait_until(name, "done")
+        record = page.request.get(f"{tab.farm.url}/v1/jobs/{tab.card(name).get_attribute('data-job')}").json()
+        assert record["options"]["model"] == model, record
+        tab.card(name).click()
+        expect(page.locator("#viewer-summary")).to_contain_text(f"by {model}")
+    assert tab.errors == [] and tab.dialogs == [] and tab.foreign_addresses() == []
+
+    # A farm with one set offers no choice.
+    one = Tab(browser, slow_farm).open()
+    try:
+        expect(one.page.locator("#model")).to_have_count(0)
+    finally:
+        one.close()

@@ -2,7 +2,8 @@
 // over the page. Everything that comes from a file or a result is put into the page as text
 // (textContent, text nodes, attributes): never as markup.
 //
-// The API it speaks: POST /v1/jobs (multipart field "file") answers 202 with the job's id and URL;
+// The API it speaks: POST /v1/jobs (multipart field "file", and "model" when the farm has loaded
+// several model sets and the page offers them in #model) answers 202 with the job's id and URL;
 // GET <url> answers the job, with "lines" and "image" when done (or "pages" for a document of
 // several pages, and "progress" while running); GET <url>/pages/<n> is page n as an image.
 "use strict";
@@ -136,7 +137,7 @@
 
   /** POST the file to /v1/jobs with upload progress (fetch has none, so XMLHttpRequest).
    * onOpen gets the request, so that an upload can be stopped while its body is still going out. */
-  function sendFile(file, onProgress, onOpen) {
+  function sendFile(file, model, onProgress, onOpen) {
     return new Promise((resolve) => {
       const token = auth.token();
       const xhr = new XMLHttpRequest();
@@ -160,6 +161,7 @@
       xhr.addEventListener("abort", () => resolve({ status: 0, body: null, token }));
       const form = new FormData();
       form.append("file", file, file.name);
+      if (model) form.append("model", model);
       xhr.send(form);
     });
   }
@@ -192,6 +194,8 @@
     constructor(file) {
       this.file = file;
       this.name = file.name || "unnamed file";
+      // The model set picked when the file was added (none offered: the farm's default).
+      this.model = $("model") ? $("model").value : null;
       this.status = "waiting";
       this.record = null; // the job's final record once done
       this.localUrl = null; // object URL of the file itself, for drawing single images
@@ -303,7 +307,7 @@
         }
         this.show("uploading", "Uploading", 0);
         this.sent = false;
-        const answer = await sendFile(this.file,
+        const answer = await sendFile(this.file, this.model,
           (part) => { if (!this.cancelling) this.show("uploading", `Uploading ${Math.round(part * 100)} %`, part); },
           (xhr) => {
             this.xhr = xhr;
@@ -539,6 +543,7 @@
       if (this.pages.length > 1) facts.push(plural(this.pages.length, "page", "pages"));
       if (this.pages.length === 1 && this.pages[0].width) facts.push(`${this.pages[0].width} × ${this.pages[0].height} px`);
       if (record.timings && typeof record.timings.total_s === "number") facts.push(`read in ${record.timings.total_s.toFixed(2)} s`);
+      if (record.options && typeof record.options.model === "string") facts.push(`by ${record.options.model}`);
       $("viewer-summary").textContent = facts.join(" · ");
       this.offerDownloads(job);
       this.draw();
