@@ -58,6 +58,7 @@ examples:
   scripts/ocr scan.jpg                          # scan.json and scan.txt beside it
   scripts/ocr invoices/ --out results/ -j 8     # a whole tree, 8 files at a time
   scripts/ocr --url http://ocr.lan:8080 a.pdf   # another machine's farm
+  scripts/ocr --model ppocrv6 scan.jpg          # one of the farm's other model sets
   scripts/ocr --spool /srv/ocrfarm/spool inbox-batch/
 """
 
@@ -82,6 +83,9 @@ def parser() -> argparse.ArgumentParser:
                             "OCRFARM_SPOOL, on this machine, and the farm must be running on it")
     p.add_argument("--token", default=os.environ.get(TOKEN_VARIABLE) or None,
                    help=f"API token, sent as 'Authorization: Bearer <token>' (default: ${TOKEN_VARIABLE})")
+    p.add_argument("--model", metavar="NAME",
+                   help="the farm's model set to read with, one of those it has loaded (GET /readyz lists them, "
+                        "the first is its default); not with --spool, whose files are read with the default")
     p.add_argument("-o", "--out", type=Path, metavar="DIR",
                    help="write results into DIR, mirroring the input tree (default: next to each file)")
     p.add_argument("-j", "--jobs", type=_positive_int, default=4, metavar="N",
@@ -101,6 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.spool is None and not args.url.startswith(("http://", "https://")):
         print(f"scripts/ocr: --url must start with http:// or https://, got {args.url!r}", file=sys.stderr)
+        return 2
+    if args.spool is not None and args.model is not None:
+        # The drop folder has no options: its files are read with the farm's default set.
+        print("scripts/ocr: --model needs HTTP; files dropped with --spool are read with the farm's default "
+              "model set", file=sys.stderr)
         return 2
     items, missing = collect(args.paths, args.out)
     if not items and not missing:
@@ -126,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"scripts/ocr: {exc}", file=sys.stderr)
                 return 2
         else:
-            farm = Farm(args.url, args.token, retries=args.retries, timeout=args.timeout, stop=stop, say=say)
+            farm = Farm(args.url, args.token, retries=args.retries, timeout=args.timeout, stop=stop, say=say,
+                        model=args.model)
         return _run(farm, items, missing, args, bar, stop, say)
     finally:
         bar.close()

@@ -46,11 +46,13 @@ class Stopped(Exception):
 
 class Farm:
     def __init__(self, url: str, token: str | None, *, retries: int, timeout: float,
-                 stop: threading.Event, say):
+                 stop: threading.Event, say, model: str | None = None):
         self.url = url.rstrip("/") + "/"
         self.headers = {"Accept": "application/json"}
         if token:
             self.headers["Authorization"] = f"Bearer {token}"
+        # The request option `model`: one of the farm's loaded sets (None: its default).
+        self.fields = {} if model is None else {"model": model}
         self.retries = retries
         self.timeout = timeout
         self.stop = stop
@@ -82,7 +84,7 @@ class Farm:
             try:
                 with open(item.source, "rb") as f:
                     response = self.session.post(urljoin(self.url, "v1/jobs"), headers=self.headers,
-                                                 files={"file": (item.source.name, f)},
+                                                 files={"file": (item.source.name, f)}, data=self.fields,
                                                  timeout=(CONNECT_TIMEOUT, UPLOAD_TIMEOUT))
             except OSError as exc:
                 if not isinstance(exc, requests.RequestException):

@@ -34,9 +34,9 @@ def farm(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def busy_farm(tmp_path_factory):
-    """The fake engine at three seconds a file, room for one job, and an API token."""
+    """The fake engine at three seconds a file, room for one job, an API token, and two model sets."""
     with FarmProcess(tmp_path_factory.mktemp("busy"), workers=1, engine="fake", fake_delay=3, max_queue=1,
-                     api_token=TOKEN) as farm:
+                     api_token=TOKEN, models="ppocrv3,ppocrv6") as farm:
         yield farm
 
 
@@ -223,3 +223,23 @@ def test_spool_mode_refuses_a_folder_that_is_not_a_spool(tmp_path):
     result = ocr("--spool", tmp_path / "nothing-here", "a.png", cwd=tmp_path, timeout=120)
     assert result.returncode == 2
     assert "is not a spool: it has no inbox/ folder" in result.stderr
+
+
+def test_model_picks_one_of_the_farms_sets_and_an_unknown_one_fails_naming_them(busy_farm, tmp_path):
+    env = {"OCRFARM_URL": busy_farm.url, "OCRFARM_API_TOKEN": TOKEN}
+    picked = write(tmp_path / "picked.png", blank_image(31, 17))
+    result = ocr("--model", "ppocrv6", picked, cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "picked.json").read_text())["options"]["model"] == "ppocrv6"
+    unknown = write(tmp_path / "unknown.png", blank_image(31, 17))
+    result = ocr("--model", "ppocrv9", unknown, cwd=tmp_path, env=env)
+    assert result.returncode == 1
+    assert "option model must be a model set this farm has loaded: ppocrv3, ppocrv6" in result.stderr
+    assert not (tmp_path / "unknown.json").exists()
+
+
+def test_model_is_refused_with_spool_mode(tmp_path):
+    result = ocr("--spool", tmp_path, "--model", "ppocrv6", write(tmp_path / "a.png", blank_image()), cwd=tmp_path,
+                 timeout=120)
+    assert result.returncode == 2
+    assert "--model needs HTTP" in result.stderr
