@@ -9,7 +9,7 @@ Each contender runs in its own subprocess (`python -m bench.accuracy`), so that 
 sized when its native libraries load: farm engines call limit_native_threads(1) and build_engine()
 from workers/__main__.py, as a worker with OCRFARM_THREADS=1 does; Tesseract runs with
 OMP_THREAD_LIMIT=1. Images are decoded the way a worker decodes them before anything is timed; one
-warm-up call; then each image `repeats` times. CPU seconds per image are the process's own
+warm-up call; then each image `repeats` times (once in every mode of scripts/bench). CPU seconds per image are the process's own
 (time.process_time, all its threads) for farm engines, and the child's rusage for each tesseract
 command (which loads its language data every time: its start-up cost is measured apart on a blank
 image). So figures are per core, and contenders run one after another by default: two at once on

@@ -55,13 +55,17 @@ class Counts:
     per_request_passes: int
     plain_drops: int  # files written in place (quiet period) for the drop-folder latency check
     images: tuple[str, ...] | None = None  # a subset of the set's names, or all
-    # Runs of each ground-truth image per accuracy contender; CPU per image is the lowest.
+    # Runs of each ground-truth image per accuracy contender (CPU per image is the lowest), and the
+    # ground-truth sets read: "drawn" (bench/truth.py), "bench images" (bench/images.py), "real".
     accuracy_repeats: int = 1
+    accuracy_sets: tuple[str, ...] = ("drawn", "bench images", "real")
 
 
 COUNTS = {
-    "full": Counts(4, 5, 3, 3, 30.0, 2000, (100, 1000, 3000, 10000), 500, 8, 2, 3, accuracy_repeats=2),
-    "quick": Counts(2, 2, 1, 1, 10.0, 200, (100, 1000, 10000), 200, 2, 1, 1),
+    # Accuracy: each image once in every mode (the text does not change between runs, and one run of
+    # a page is seconds of CPU); that keeps the full section near 10 minutes on 2 cores.
+    "full": Counts(4, 5, 3, 3, 30.0, 2000, (100, 1000, 3000, 10000), 500, 8, 2, 3),
+    "quick": Counts(2, 2, 1, 1, 10.0, 200, (100, 1000, 10000), 200, 2, 1, 1, accuracy_sets=("drawn", "real")),
     "smoke": Counts(1, 1, 1, 1, 2.0, 8, (10, 100), 20, 1, 1, 1,
                     images=("label", "sticker", "upside-down", "sign-photo")),
 }
@@ -177,7 +181,8 @@ class Bench:
     def accuracy(self) -> dict:
         from bench import accuracy, accuracy_report, truth
 
-        samples = truth.drawn_set() + truth.bench_images() + truth.real_set()
+        sources = {"drawn": truth.drawn_set, "bench images": truth.bench_images, "real": truth.real_set}
+        samples = [sample for name in self.counts.accuracy_sets for sample in sources[name]()]
         if self.mode == "smoke":
             samples = [sample for sample in samples if sample.name in accuracy.SMOKE_SAMPLES]
         raw = accuracy.run(samples, self.mode, self.counts.accuracy_repeats, self.work, log, self.accuracy_jobs)
