@@ -20,7 +20,9 @@ CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,"
 
 @pytest.fixture(scope="module")
 def farm(tmp_path_factory):
-    with FarmProcess(tmp_path_factory.mktemp("openapi"), workers=2, wait_timeout=2) as farm:
+    # Two model sets, so that the fuzzing also sends the model option's other choice.
+    with FarmProcess(tmp_path_factory.mktemp("openapi"), workers=2, wait_timeout=2,
+                     models="ppocrv3,ppocrv6") as farm:
         yield farm
 
 
@@ -28,6 +30,8 @@ def test_document_lists_every_route(farm):
     document = requests.get(farm.url + "/openapi.json", timeout=10).json()
     assert set(document["paths"]) >= {"/v1/ocr", "/v1/jobs", "/v1/jobs/{job_id}", "/v1/img/ocr", "/tyocr",
                                       "/predictor", "/healthz", "/readyz", "/metrics"}
+    form = document["paths"]["/v1/ocr"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert form["properties"]["model"]["enum"] == ["ppocrv3", "ppocrv6"]
 
 
 def test_fuzzing_finds_no_server_error_and_no_undocumented_response(farm, tmp_path):
