@@ -41,8 +41,10 @@ FONTS = {
     "cjk": ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", "fonts-wqy-zenhei"),  # Chinese and Japanese
 }
 
-# Language codes of the reference lines, and Tesseract's traineddata for each.
-TESSERACT_LANGS = {"en": "eng", "zh": "chi_sim", "fr": "fra", "de": "deu", "es": "spa", "pl": "pol", "ja": "jpn"}
+# Language codes of the reference lines, and Tesseract's traineddata for each. "mul" (a real page in
+# several Latin-script languages) gets every Latin-script language installed.
+TESSERACT_LANGS = {"en": "eng", "zh": "chi_sim", "fr": "fra", "de": "deu", "es": "spa", "pl": "pol", "ja": "jpn",
+                   "mul": "eng+fra+deu+spa+pol"}
 
 
 class GroundTruthError(Exception):
@@ -587,7 +589,7 @@ def bench_images() -> list[Sample]:
 def _language(value) -> str:
     """A manifest's language(s) as our codes joined by "+": "en", "de+en"; Tesseract names are taken too."""
     parts = value if isinstance(value, list) else str(value).replace(",", "+").replace(" ", "+").split("+")
-    back = {tess: code for code, tess in TESSERACT_LANGS.items()}
+    back = {tess: code for code, tess in TESSERACT_LANGS.items() if "+" not in tess}
     out = []
     for part in parts:
         part = str(part).strip().lower()

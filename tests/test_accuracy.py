@@ -25,6 +25,7 @@ def test_tesseract_is_told_the_languages_of_the_image():
     assert accuracy.tesseract_languages(("fr", "de", "ja")) == "fra+deu+jpn"
     assert accuracy.tesseract_languages(("zh",)) == "chi_sim"
     assert accuracy.tesseract_languages(("xx",)) == "eng"
+    assert accuracy.tesseract_languages(("mul",)) == "eng+fra+deu+spa+pol"
 
 
 def test_contenders_are_what_settings_accepts_with_exactly_one_default():
