@@ -37,8 +37,11 @@ class Settings:
     # Inference threads per worker. 1 is fastest in all when workers == cores (7.4 img/s for 2x1
     # against 3.8 img/s for 2 workers with every thread each, on 2 cores).
     threads: int = 1
-    # None: "onnx" for ONNX weights, "paddle" for Paddle-format ones (see default_engine).
+    # Unset: each model set runs on the engine for its weights, "onnx" for ONNX files and "paddle"
+    # for Paddle-format ones (default_engine); `engine` then names the default set's. Set: every
+    # loaded set runs on it.
     engine: str | None = None
+    engine_chosen: bool = False
     # Every model set a worker loads (OCRFARM_MODELS, comma-separated); the first is the default, and
     # a request picks another with the `model` option. Each set is one more engine per worker.
     model_sets: tuple[str, ...] = ("ppocrv3",)
@@ -170,15 +173,16 @@ class Settings:
             log_level=read.choice("LOG_LEVEL", cls.log_level, ("debug", "info", "warning", "error")),
         )
         values.update(overrides)
+        values["engine_chosen"] = values["engine"] is not None
         if values["engine"] is None:
-            values["engine"] = default_engine(values["model_sets"], values["det_model"])
+            values["engine"] = default_engine(values["model_sets"][0], values["det_model"])
         settings = cls(**values)
         settings._check()
         return settings
 
     def _check(self) -> None:
         paddle_format = [name for name in self.model_sets if weights_format(name, self.det_model) != "onnx"]
-        if self.engine == "onnx" and paddle_format:
+        if self.engine_chosen and self.engine == "onnx" and paddle_format:
             raise ConfigurationError(
                 f"{PREFIX}ENGINE=onnx runs ONNX weights, and {paddle_format[0]} in {PREFIX}MODELS="
                 f"{','.join(self.model_sets)} is in Paddle format: set {PREFIX}ENGINE=paddle (or leave it "
@@ -191,13 +195,19 @@ class Settings:
                         f"{PREFIX}MODELS=custom needs {PREFIX}{field.upper()} (a model file or directory)"
                     )
 
+    def engine_for(self, model: str) -> str:
+        """The engine that runs model set `model` in this farm."""
+        return self.engine if self.engine_chosen else default_engine(model, self.det_model)
+
     def exports(self) -> dict[str, str]:
         """The resolved values as environment variables, for supervisord.conf's %(ENV_...)s."""
         out = {}
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
-            if value is None:
+            if value is None or field.name == "engine_chosen":
                 continue
+            if field.name == "engine" and not self.engine_chosen:
+                continue  # left to each model set, in the workers too
             if isinstance(value, bool):
                 value = "true" if value else "false"
             if field.name == "model_sets":  # read back from OCRFARM_MODELS, as it was given
@@ -215,12 +225,10 @@ def weights_format(models: str, det_model: Path | None) -> str:
     return "onnx"
 
 
-def default_engine(model_sets: tuple[str, ...], det_model: Path | None) -> str:
+def default_engine(model: str, det_model: Path | None) -> str:
     """The farm's own pipeline wherever it can run the weights (README, "The engine", has the
-    figures); PaddleOCR otherwise. One engine runs every loaded set, so a Paddle-format set among
-    them makes it PaddleOCR for all (which runs ONNX weights too)."""
-    onnx = all(weights_format(name, det_model) == "onnx" for name in model_sets)
-    return "onnx" if onnx else "paddle"
+    figures); PaddleOCR for Paddle-format weights."""
+    return "onnx" if weights_format(model, det_model) == "onnx" else "paddle"
 
 
 class _Reader:

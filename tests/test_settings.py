@@ -62,8 +62,13 @@ def test_several_model_sets_the_first_is_the_default():
     assert Settings.from_env({}, models="ppocrv3,ppocrv6").model_sets == ("ppocrv3", "ppocrv6")
 
 
-def test_one_engine_runs_every_set_so_a_paddle_format_set_makes_it_paddle():
-    assert Settings.from_env({"OCRFARM_MODELS": "ppocrv3,ppocrv4"}).engine == "paddle"
+def test_each_set_runs_on_the_engine_for_its_weights_unless_one_is_chosen():
+    mixed = Settings.from_env({"OCRFARM_MODELS": "ppocrv3,ppocrv4"})
+    assert (mixed.engine_for("ppocrv3"), mixed.engine_for("ppocrv4")) == ("onnx", "paddle")
+    assert "OCRFARM_ENGINE" not in mixed.exports()  # the workers decide per set, as here
+    chosen = Settings.from_env({"OCRFARM_MODELS": "ppocrv3,ppocrv4", "OCRFARM_ENGINE": "paddle"})
+    assert (chosen.engine_for("ppocrv3"), chosen.engine_for("ppocrv4")) == ("paddle", "paddle")
+    assert chosen.exports()["OCRFARM_ENGINE"] == "paddle"
     assert Settings.from_env({"OCRFARM_MODELS": "ppocrv3,ppocrv6"}).engine == "onnx"
     with pytest.raises(ConfigurationError) as caught:
         Settings.from_env({"OCRFARM_MODELS": "ppocrv3,ppocrv4", "OCRFARM_ENGINE": "onnx"})

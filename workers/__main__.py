@@ -29,7 +29,7 @@ def build_engine(settings: Settings, model: str | None = None):
     from workers import models
 
     model_set = models.resolve(settings, model)
-    if settings.engine == "onnx":
+    if settings.engine_for(model_set.name) == "onnx":
         from workers.onnx_engine import OnnxEngine
 
         return OnnxEngine(model_set, threads=settings.threads)
