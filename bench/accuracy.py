@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -210,6 +211,14 @@ def _tesseract(path: str, lang: str, psm: int) -> tuple[str, float, float]:
 
 
 def _tesseract_child(settings: dict, listing: list[dict], repeats: int) -> dict:
+    folder = Path(tempfile.mkdtemp(prefix="ocrfarm-tesseract-"))
+    try:
+        return _tesseract_run(settings, listing, repeats, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _tesseract_run(settings: dict, listing: list[dict], repeats: int, folder: Path) -> dict:
     import cv2
     import numpy as np
 
@@ -217,7 +226,6 @@ def _tesseract_child(settings: dict, listing: list[dict], repeats: int) -> dict:
 
     psm = int(settings.get("psm", 3))
     farm_settings = engine_use.settings_only(engine="fake")
-    folder = Path(tempfile.mkdtemp(prefix="ocrfarm-tesseract-"))
     # Decoded beforehand the way a worker decodes (EXIF turned, transparency laid on paper), and handed
     # to tesseract as uncompressed PPM, so that its time is reading, not decoding.
     paths = []
