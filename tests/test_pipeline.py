@@ -70,7 +70,7 @@ def test_detection_and_recognition_match_paddleocr_on_the_same_batches():
     exactly PaddleOCR's boxes and reads exactly its texts: the pre- and post-processing are the same."""
     ours, paddle = engine("onnx"), engine("paddle")
     paddle_like = Recognizer(ours.recognizer.session, ours.recognizer.characters[1:],
-                             RecognizerConfig(max_batch=6, width_tolerance=float("inf")))
+                             RecognizerConfig(max_batch=6, width_tolerance=float("inf"), right_margin=0))
     images = decoded(("card-photo", "receipt-photo", "page-scan", "large-scan", "label"))
     images.append(("rendered page", render_page(PAGE_LINES[:4])))
     compared = 0
