@@ -66,7 +66,7 @@ class EnginePool:
     """`processes` engine processes, loaded and warmed up once, run for as many rounds as asked."""
 
     def __init__(self, processes: int, threads: int, models: str, images: list[tuple[str, bytes]],
-                 timeout: float = 900):
+                 timeout: float = 900, engine: str | None = None):
         self.processes = processes
         self.images = images
         self.timeout = timeout
@@ -75,6 +75,8 @@ class EnginePool:
         self.results = _CONTEXT.Queue()
         self.commands = [_CONTEXT.Queue() for _ in range(processes)]
         conf = {"models": models, "threads": threads}
+        if engine is not None:  # else the farm's default for the model set
+            conf["engine"] = engine
         self.children = [_CONTEXT.Process(target=_engine_child, name=f"engine-{rank}",
                                           args=(rank, conf, images, self.commands[rank], self.counter, self.barrier,
                                                 self.results))

@@ -112,7 +112,9 @@ class Bench:
 
     def farm(self, name: str, extra_env: dict | None = None, **settings) -> farmctl.Farm:
         base = {"workers": self.workers, "threads": self.threads, "models": self.models,
-                "engine": self.engine, "max_jobs": NO_RECYCLING, "log_level": "warning"}
+                "max_jobs": NO_RECYCLING, "log_level": "warning"}
+        if self.engine is not None:
+            base["engine"] = self.engine
         base.update(settings)
         farm = farmctl.Farm(self.work / name, **base)
         farm.env.update(extra_env or {})
@@ -134,24 +136,28 @@ class Bench:
                     self.results.setdefault("notes", []).append("accuracy: not run with the fake engine")
                 else:
                     self.section("accuracy", self.accuracy)
-            pool = None
+            pool = reference = None
             if "latency" in self.sections:
                 self.section("engine_single", self.engine_single)
             if "limit" in self.sections and self.engine != "fake":
                 from bench.raw import EnginePool
 
                 log(f"loading {self.workers} engine processes x {self.threads} threads for the limit")
-                pool = EnginePool(self.workers, self.threads, self.models, self.pairs())
+                pool = EnginePool(self.workers, self.threads, self.models, self.pairs(), engine=self.engine)
+                if self.reference_engine():
+                    log(f"loading {self.workers} reference engine processes (PaddleOCR 2.10) for the limit")
+                    reference = EnginePool(self.workers, self.threads, self.models, self.pairs(), engine="paddle")
             try:
                 if any(s in self.sections for s in FARM_SECTIONS):
-                    self.farm_sections(pool)
+                    self.farm_sections(pool, reference)
                 elif "limit" in self.sections:
-                    self.section("throughput", self.throughput, None, pool)
+                    self.section("throughput", self.throughput, None, pool, reference)
                 if self.diagnose_fsync and "latency" in self.sections:
                     self.section("latency_without_fsync", self.latency_without_fsync)
             finally:
-                if pool is not None:
-                    pool.close()
+                for engines in (pool, reference):
+                    if engines is not None:
+                        engines.close()
             if "memory" in self.sections:
                 self.section("memory", self.memory)
             if "queue" in self.sections:
@@ -218,16 +224,25 @@ class Bench:
             return {"per_image_s": {image.filename: [0.0] for image in self.images}, "decode_s": {},
                     "median_s": {}}
         log(f"  one engine process alone, each image {self.counts.latency_repeats} times")
-        with EnginePool(1, self.threads, self.models, self.pairs()) as pool:
+        with EnginePool(1, self.threads, self.models, self.pairs(), engine=self.engine) as pool:
             result = pool.single_image_times(self.counts.latency_repeats)
         result["median_s"] = {name: percentile(times, 50) for name, times in result["per_image_s"].items()}
         return result
 
-    def throughput(self, farm, pool) -> dict:
-        """Rounds: the engine limit, then HTTP, then the drop folder, again and again."""
+    def reference_engine(self) -> bool:
+        """PaddleOCR 2.10, as the workers ran it before the farm had its own pipeline, is measured beside
+        the farm's engine when that is another one on the same weights (ppocrv3)."""
+        from ocrfarm.settings import Settings
+
+        chosen = self.engine or Settings.from_env({}, models=self.models).engine_for(self.models)
+        return chosen == "onnx" and self.models == "ppocrv3"
+
+    def throughput(self, farm, pool, reference=None) -> dict:
+        """Rounds: the engine limit (and PaddleOCR 2.10's beside it), then HTTP, then the drop folder,
+        again and again."""
         from bench.raw import combine
 
-        rounds: dict[str, list[dict]] = {"limit": [], "http": [], "dropfolder": []}
+        rounds: dict[str, list[dict]] = {"limit": [], "reference_limit": [], "http": [], "dropfolder": []}
         for number in range(1, self.counts.rounds + 1):
             if "limit" in self.sections:
                 if pool is not None:
@@ -236,6 +251,10 @@ class Bench:
                     result = self.fake_limit()
                 rounds["limit"].append(result)
                 log(f"  round {number}/{self.counts.rounds}: engine limit {result['images_per_s']:.2f} images/s")
+            if "limit" in self.sections and reference is not None:
+                result = reference.limit(self.round_order())
+                rounds["reference_limit"].append(result)
+                log(f"  round {number}/{self.counts.rounds}: PaddleOCR 2.10 {result['images_per_s']:.2f} images/s")
             if farm is not None and "http" in self.sections:
                 result = self.http_round(farm)
                 rounds["http"].append(result)
@@ -251,6 +270,17 @@ class Bench:
                 lim = self.results["sections"]["limit"]
                 lim["engine_busy_fraction"] = lim["engine_s"] / (lim["wall_s"] * self.workers)
             log(f"  limit: {self.results['sections']['limit']['images_per_s']:.2f} images/s over all rounds")
+        if rounds["reference_limit"]:
+            ref = self.results["sections"]["reference_limit"] = combine(rounds["reference_limit"])
+            ref["engine"] = "paddle (PaddleOCR 2.10, rec batch 6)"
+            lim = self.results["sections"]["limit"]
+            # Per core: both pools are laid out alike (N processes x T threads), so the ratio of their
+            # images/s is the ratio per core; CPU seconds per image say the same from the other side.
+            lim["cpu_s_per_image"] = sum(r["engine_cpu_s"] for r in rounds["limit"]) / lim["images"]
+            ref["cpu_s_per_image"] = sum(r["engine_cpu_s"] for r in rounds["reference_limit"]) / ref["images"]
+            lim["vs_reference"] = lim["images_per_s"] / ref["images_per_s"]
+            log(f"  the farm's engine / PaddleOCR 2.10: {lim['vs_reference']:.2f}x images/s, CPU s/image "
+                f"{lim['cpu_s_per_image']:.3f} / {ref['cpu_s_per_image']:.3f}")
         if rounds["http"]:
             self.results["sections"]["http"].update(self.http_combine(rounds["http"]))
         if rounds["dropfolder"]:
@@ -260,7 +290,7 @@ class Bench:
 
     # ---- 2-5. the farm ----------------------------------------------------------------------
 
-    def farm_sections(self, pool) -> None:
+    def farm_sections(self, pool, reference=None) -> None:
         farm = self.farm("farm")
         log(f"starting the farm (scripts/run, port {farm.port})")
         farm.start()
@@ -277,7 +307,7 @@ class Bench:
             if "http" in self.sections:
                 self.section("http", self.http_sweep, farm)
             if any(s in self.sections for s in ("limit", "http", "dropfolder")):
-                self.section("throughput", self.throughput, farm, pool)
+                self.section("throughput", self.throughput, farm, pool, reference)
             self.results["farm_workers_seen"] = farm.worker_pids()
         finally:
             log("stopping the farm")
