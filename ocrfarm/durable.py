@@ -27,6 +27,14 @@ def write_atomically(path: Path, data: bytes, tmp_dir: Path) -> None:
     Temp file in the spool's tmp/ (same filesystem), fsync, rename over the final name, fsync the
     directory: a rename alone is not durable until its directory entry is (fsync(2)).
     """
+    write_renamed(path, data, tmp_dir)
+    fsync_dir(path.parent)
+
+
+def write_renamed(path: Path, data: bytes, tmp_dir: Path) -> None:
+    """write_atomically() without the directory's fsync, for a caller that puts several names in
+    one directory and fsyncs it once for all of them (until then the new name may not survive a
+    power cut; the content it points to has been fsynced)."""
     tmp = tmp_dir / temp_name(path.name)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
@@ -38,7 +46,6 @@ def write_atomically(path: Path, data: bytes, tmp_dir: Path) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    fsync_dir(path.parent)
 
 
 def temp_name(label: str) -> str:

@@ -45,7 +45,8 @@ from pathlib import Path, PurePosixPath
 
 from filelock import FileLock, Timeout
 
-from ocrfarm.durable import append_line, fsync_dir, temp_name, write_atomically, write_synced, writer_alive
+from ocrfarm.durable import (append_line, fsync_dir, temp_name, write_atomically, write_renamed, write_synced,
+                             writer_alive)
 from ocrfarm.watch import DirWatch
 
 log = logging.getLogger(__name__)
@@ -500,9 +501,12 @@ class Spool:
             if record["status"] == State.DONE:
                 folder = _inside(self.outbox, rel.parent)
                 json_path = _link_unique(staged, folder, (f"{rel.stem}.json", f"{rel.stem}-{job.id[-8:]}.json"),
-                                         lambda taken: _record_id(taken) == job.id, self.tmp)
+                                         lambda taken: _record_id(taken) == job.id, self.tmp, sync=False)
                 text_path = json_path.with_suffix(".txt")
-                write_atomically(text_path, (record.get("text", "") + "\n").encode(), self.tmp)
+                write_renamed(text_path, (record.get("text", "") + "\n").encode(), self.tmp)
+                # One directory fsync makes both names durable, before the result is written (a
+                # crash before it re-runs the job, which finds and reuses the names as before).
+                fsync_dir(folder)
                 return {"json": self._rel(json_path), "txt": self._rel(text_path)}
             folder = _inside(self.failed, rel.parent)
             error_path = _link_unique(staged, folder, (f"{rel.name}.error.json",
@@ -535,12 +539,14 @@ def _inside(base: Path, rel: PurePosixPath) -> Path:
     return folder
 
 
-def _link_unique(source: Path, folder: Path, names: tuple[str, str], ours, tmp_dir: Path) -> Path:
+def _link_unique(source: Path, folder: Path, names: tuple[str, str], ours, tmp_dir: Path, *,
+                 sync: bool = True) -> Path:
     """Give `source` a name in `folder` without replacing anything that is not ours.
 
     The plain name is tried with link(), which refuses a taken name. If this very job took it (an
     earlier run that crashed) it is reused; otherwise the second name, which carries the job's id
     and so can only be ours, is used; it is staged in tmp/ (the same filesystem) and renamed over.
+    sync=False leaves the directory's fsync to the caller, who has more to put in the same folder.
     """
     plain = folder / names[0]
     try:
@@ -553,7 +559,8 @@ def _link_unique(source: Path, folder: Path, names: tuple[str, str], ours, tmp_d
             staged = tmp_dir / temp_name("link")
             os.link(source, staged)
             os.replace(staged, target)
-    fsync_dir(folder)
+    if sync:
+        fsync_dir(folder)
     return target
 
 
@@ -654,17 +661,22 @@ class Claim:
             self.spool._archive_original(job, record)
             record["delivered"] = self.spool._deliver(job, record)
         write_atomically(self.spool.results / f"{job.id}.json", _dump(record), self.spool.tmp)
-        self._retire(record)
+        self._retire(record, archived=True)
         if self.spool.on_close is not None:
             self.spool.on_close(record)
         return record
 
-    def _retire(self, record: dict) -> None:
+    def _retire(self, record: dict, archived: bool = False) -> None:
         # The result is durable before the job goes, so a crash here leaves a job that the next
         # claim retires without running it again.
         if self.job.input_path.exists():
             if self.job.source == SOURCE_INBOX:
-                self.spool._archive_original(self.job, record)  # done already unless a crash came between
+                # _close() archived it (and fsynced the folder) before writing the result: doing it
+                # again found the same link and only cost a directory fsync per dropped file. A job
+                # retired from its result alone (a worker died after writing it, or an older farm
+                # wrote it before archiving came first) is archived here.
+                if not archived:
+                    self.spool._archive_original(self.job, record)
             else:
                 # Kept beside the result for as long as the result (page images, annotated copies).
                 os.replace(self.job.input_path, self.spool.results / f"{self.job.id}.input")

@@ -194,6 +194,22 @@ def test_redelivery_after_a_crash_keeps_one_result_under_one_name(farm, monkeypa
     assert list(spool.tmp.iterdir()) == [], "no staging file left behind"
 
 
+def test_a_dropped_job_answered_but_not_archived_is_archived_when_retired(farm):
+    settings, spool, intake, clock = farm
+    drop(spool, "scan.png", blank_image())
+    assert settle(intake, clock) == 1
+    # As an older farm left it: the result written, the original not yet in done/, the worker dead.
+    claim = spool.claim("w")
+    job = claim.job
+    (spool.results / f"{job.id}.json").write_text(json.dumps(
+        {"id": job.id, "status": "done", "source": "inbox", "filename": "scan.png", "size": job.size,
+         "submitted": job.submitted, "text": ""}))
+    claim.lock.release()
+    assert spool.claim("w") is None, "retired from its result, not run again"
+    assert [p.name for p in spool.done.iterdir()] == ["scan.png"]
+    assert not (spool.queue / job.id).exists()
+
+
 def test_two_intakes_on_one_inbox_queue_each_file_once(farm):
     settings, spool, first, clock = farm
     second = Intake(spool, settings, clock=clock)
