@@ -1,4 +1,6 @@
-"""The real PaddleOCR engine on images the tests draw, so the expected text is known."""
+"""The real engines on images the tests draw, so the expected text is known: the farm's own pipeline
+(OCRFARM_ENGINE=onnx) on both ONNX model sets and PaddleOCR 2.10 (OCRFARM_ENGINE=paddle) on the sets
+it runs."""
 
 from __future__ import annotations
 
@@ -25,12 +27,13 @@ ROOT = Path(__file__).resolve().parent.parent
 _engines = {}
 
 
-def engine_for(model_set: str):
-    """One engine per model set for the whole run, built with downloads made impossible."""
-    if model_set not in _engines:
+def engine_for(kind: str, model_set: str):
+    """One engine per engine and model set for the whole run, built with PaddleOCR's downloads made
+    impossible (the farm's own pipeline has no download code at all)."""
+    if (kind, model_set) not in _engines:
         from paddleocr.ppocr.utils import network
 
-        from workers.paddle_engine import PaddleEngine
+        from workers.__main__ import build_engine
 
         def no_downloads(*args, **kwargs):
             raise AssertionError(f"the engine tried to download: {args}")
@@ -39,15 +42,17 @@ def engine_for(model_set: str):
         original = network.download_with_progressbar
         network.download_with_progressbar = no_downloads
         try:
-            _engines[model_set] = PaddleEngine(models.resolve(Settings.from_env({}, models=model_set)), threads=1)
+            settings = Settings.from_env({"OCRFARM_ENGINE": kind, "OCRFARM_MODELS": model_set, "OCRFARM_THREADS": "1"})
+            _engines[kind, model_set] = build_engine(settings)
         finally:
             network.download_with_progressbar = original
-    return _engines[model_set]
+    return _engines[kind, model_set]
 
 
-@pytest.fixture(scope="module", params=["ppocrv3", "ppocrv4"])
+@pytest.fixture(scope="module", params=[("onnx", "ppocrv3"), ("onnx", "ppocrv6"), ("paddle", "ppocrv3"),
+                                        ("paddle", "ppocrv4")], ids=lambda p: f"{p[0]}-{p[1]}")
 def engine(request):
-    return engine_for(request.param)
+    return engine_for(*request.param)
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG"])

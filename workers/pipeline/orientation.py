@@ -24,9 +24,10 @@ from workers.pipeline import runtime
 
 CLS_SHAPE = (3, 48, 192)
 CLS_BATCH = 6
-# A crop is nominated when its pieces' mean "180" probability is above this. Lower than PaddleOCR's
-# 0.9 because a nomination only costs a second reading, which then decides.
-NOMINATE_ABOVE = 0.5
+# A crop is nominated when its pieces' mean "180" probability is above this: PaddleOCR's cls_thresh.
+# Lower thresholds nominate short upright crops ("¥3" at 0.87), and for two or three characters a
+# reading of the crop turned over can come out more confident than the right one ("E夫").
+NOMINATE_ABOVE = CLS_THRESHOLD = 0.9
 PIECE_RATIO = CLS_SHAPE[2] / CLS_SHAPE[1]  # 4: a piece is as wide as the classifier's input, in heights
 
 
