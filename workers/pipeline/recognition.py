@@ -31,11 +31,13 @@ class RecognizerConfig:
     max_batch: int = 1
     # A batch takes crops whose padded widths are within this fraction of its first (narrowest) one.
     width_tolerance: float = 0.1
-    # Columns of padding every crop gets on its right. A crop that fills its input to the last column
-    # (as a lone crop does in PaddleOCR, and the widest of each batch) often loses its last
-    # character, mostly a final "." or ")": measured on printed pages, 16 of 36 final full stops
-    # were read flush against the edge, 23 of 36 with 8 columns or more (PaddleOCR's batches: 21).
-    right_margin: int = 8
+    # Columns of padding every crop gets on its right: two of the recogniser's output steps (it reads
+    # one character slot per 8 columns). A crop that fills its input to the last column (as a lone
+    # crop does in PaddleOCR, and the widest of each batch) often loses its last character, mostly a
+    # final "." or ")": on printed pages 16 of 36 final full stops were read flush against the edge,
+    # 23 of 36 with 8 columns or more (PaddleOCR's batches: 21); a thin "）" at the end of a 17-pixel
+    # line of Chinese needed 16.
+    right_margin: int = 16
 
 
 class Recognizer:
