@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = [pytest.mark.system, pytest.mark.engine]
 
-SECTIONS = ("accuracy", "limit", "engine_single", "idle", "latency", "http", "dropfolder", "memory", "queue", "baseline")
+SECTIONS = ("accuracy", "limit", "reference_limit", "engine_single", "idle", "latency", "http", "dropfolder", "memory", "queue", "baseline")
 PLOTS = ("throughput.png", "latency_added.png", "concurrency.png", "memory_ppocrv3.png", "memory_ppocrv4.png",
          "queue_scale.png")
 MARKDOWN_HEADINGS = ("## Summary", "## Targets", "## Accuracy", "## Images", "## Counts", "## Idle single requests, per image",
@@ -49,7 +49,7 @@ def test_markdown_has_every_section_and_target(report):
     text = (report / "report.md").read_text()
     for heading in MARKDOWN_HEADINGS:
         assert heading in text, heading
-    for measure in ("Engine limit", "Farm over HTTP", "drop folder", "added latency", "Idle farm CPU",
+    for measure in ("Engine limit", "PaddleOCR 2.10 alone", "Farm over HTTP", "drop folder", "added latency", "Idle farm CPU",
                     "Worker memory, ppocrv3", "Worker memory, ppocrv4", "Claim rate", "seed file handshake",
                     "model built per request"):
         assert measure in text, measure
@@ -62,6 +62,9 @@ def test_json_figures_are_present_and_positive(report):
     s = data["sections"]
     assert set(SECTIONS) <= set(s), set(SECTIONS) - set(s)
     assert positive(s["limit"]["images_per_s"])
+    # PaddleOCR 2.10 beside the farm's engine, and the ratio the engine's target is judged on.
+    assert positive(s["reference_limit"]["images_per_s"]) and positive(s["limit"]["vs_reference"])
+    assert positive(s["limit"]["cpu_s_per_image"]) and positive(s["reference_limit"]["cpu_s_per_image"])
     assert all(positive(t) for times in s["engine_single"]["per_image_s"].values() for t in times)
     assert positive(s["http"]["images_per_s"])
     for key in ("p50", "p95", "p99"):
@@ -79,7 +82,8 @@ def test_json_figures_are_present_and_positive(report):
     assert all(positive(row["claims_per_s"]) for row in s["queue"]["depths"])
     assert positive(s["baseline"]["handshake"]["images_per_s"])
     assert positive(s["baseline"]["per_request"]["images_per_s"])
-    assert set(data["targets"]) == {"http_throughput", "added_latency", "idle_cpu", "memory", "claim_rate"}
+    assert set(data["targets"]) == {"engine_speed", "http_throughput", "added_latency", "idle_cpu", "memory",
+                                    "claim_rate"}
     assert len(data["images"]) == 4
 
 
