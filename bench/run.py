@@ -129,7 +129,7 @@ class Bench:
             self.order = pass_order(self.images)
             self.results["images"] = [image.describe() for image in self.images]
             log(f"{len(self.images)} images; layout {self.workers} workers x {self.threads} threads, "
-                f"{self.models}, engine {self.engine}; work folder {self.work}")
+                f"{self.models}, engine {self.engine or 'as the farm picks it'}; work folder {self.work}")
             # First, and with no farm: it starts its own processes, one contender at a time.
             if "accuracy" in self.sections:
                 if self.engine == "fake":
