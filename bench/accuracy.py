@@ -42,6 +42,8 @@ FARM_CONTENDERS = (
     ("onnx ppocrv3, no cls", {"engine": "onnx", "models": "ppocrv3", "angle_cls": False}),
     ("onnx ppocrv6", {"engine": "onnx", "models": "ppocrv6", "angle_cls": True}),
     ("onnx ppocrv6, no cls", {"engine": "onnx", "models": "ppocrv6", "angle_cls": False}),
+    # The Paddle-format set, which only PaddleOCR runs: every built-in set is in the table.
+    ("paddle ppocrv4", {"engine": "paddle", "models": "ppocrv4", "angle_cls": True}),
 )
 TESSERACT = "tesseract 5"
 # PaddleOCR 2.10 as the workers ran it until now: the reference for "where it reads differently".
