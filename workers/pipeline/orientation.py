@@ -15,19 +15,18 @@ whole lines the detector found), and misses long lines that really are upside do
 
 from __future__ import annotations
 
-import math
-
 import cv2
 import numpy as np
 
 from workers.pipeline import runtime
+from workers.pipeline.crops import model_input
 
 CLS_SHAPE = (3, 48, 192)
 CLS_BATCH = 6
 # A crop is nominated when its pieces' mean "180" probability is above this: PaddleOCR's cls_thresh.
 # Lower thresholds nominate short upright crops ("¥3" at 0.87), and for two or three characters a
 # reading of the crop turned over can come out more confident than the right one ("E夫").
-NOMINATE_ABOVE = CLS_THRESHOLD = 0.9
+NOMINATE_ABOVE = 0.9
 PIECE_RATIO = CLS_SHAPE[2] / CLS_SHAPE[1]  # 4: a piece is as wide as the classifier's input, in heights
 
 
@@ -59,14 +58,8 @@ def pieces(crop: np.ndarray) -> list[np.ndarray]:
 
 
 def normalise(crop: np.ndarray) -> np.ndarray:
-    """PaddleOCR's TextClassifier.resize_norm_img: height 48, width up to 192, padded with zeros."""
-    channels, height, width = CLS_SHAPE
-    h, w = crop.shape[:2]
-    resized_w = min(width, int(math.ceil(height * w / h)))
-    resized = cv2.resize(crop, (resized_w, height)).astype(np.float32)
-    padded = np.zeros(CLS_SHAPE, np.float32)
-    padded[:, :, :resized_w] = (resized.transpose(2, 0, 1) / 255 - 0.5) / 0.5
-    return padded
+    """The classifier's input (TextClassifier.resize_norm_img): height 48, width up to 192."""
+    return model_input(crop, CLS_SHAPE[1], CLS_SHAPE[2])
 
 
 def turned(crop: np.ndarray) -> np.ndarray:

@@ -16,12 +16,11 @@ so the default is one crop per call. Each crop is still padded to at least `min_
 from __future__ import annotations
 
 import dataclasses
-import math
 
-import cv2
 import numpy as np
 
 from workers.pipeline import runtime
+from workers.pipeline.crops import model_input
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,13 +74,7 @@ class Recognizer:
         return out
 
     def normalise(self, crop: np.ndarray, width: int) -> np.ndarray:
-        height = self.config.height
-        h, w = crop.shape[:2]
-        resized_w = min(width, int(math.ceil(height * w / h)))
-        resized = cv2.resize(crop, (resized_w, height)).astype(np.float32)
-        padded = np.zeros((3, height, width), np.float32)
-        padded[:, :, :resized_w] = (resized.transpose(2, 0, 1) / 255 - 0.5) / 0.5
-        return padded
+        return model_input(crop, self.config.height, width)
 
     def decode(self, probabilities: np.ndarray) -> list[tuple[str, float]]:
         """Greedy CTC decoding (CTCLabelDecode with duplicates removed)."""
