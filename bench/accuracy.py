@@ -58,8 +58,10 @@ def availability(overrides: dict) -> str | None:
     from ocrfarm.exceptions import ConfigurationError
     from ocrfarm.settings import Settings
 
-    env = {f"OCRFARM_{key.upper()}": (str(value).lower() if isinstance(value, bool) else str(value))
-           for key, value in overrides.items()}
+    env = {
+        f"OCRFARM_{key.upper()}": (str(value).lower() if isinstance(value, bool) else str(value))
+        for key, value in overrides.items()
+    }
     try:
         Settings.from_env(env)
     except ConfigurationError as exc:
@@ -83,7 +85,9 @@ def contenders(mode: str) -> tuple[list[dict], list[dict]]:
         if reason:
             skipped.append({"label": label, "settings": overrides, "reason": reason})
             continue
-        chosen.append({"label": label, "kind": "farm", "settings": overrides, "default": overrides == default})
+        chosen.append(
+            {"label": label, "kind": "farm", "settings": overrides, "default": overrides == default}
+        )
     if not any(c["default"] for c in chosen):
         chosen.insert(0, {"label": "farm default", "kind": "farm", "settings": default, "default": True})
     chosen.append({"label": TESSERACT, "kind": "tesseract", "settings": {"psm": 3}, "default": False})
@@ -103,6 +107,7 @@ def tesseract_languages(languages) -> str:
 
 # ---- the parent: run each contender, collect its readings ------------------------------------------
 
+
 def run(samples, mode: str, repeats: int, work: Path, log, jobs: int = 1) -> dict:
     """Every contender over every sample; returns the raw readings (scored by bench/accuracy_report.py)."""
     folder = work / "accuracy"
@@ -111,13 +116,17 @@ def run(samples, mode: str, repeats: int, work: Path, log, jobs: int = 1) -> dic
     for number, sample in enumerate(samples):
         path = folder / f"{number:03d}-{sample.name}"
         path.write_bytes(sample.data)
-        listing.append({"name": sample.name, "path": str(path), "tesseract_lang": tesseract_languages(sample.languages)})
+        listing.append(
+            {"name": sample.name, "path": str(path), "tesseract_lang": tesseract_languages(sample.languages)}
+        )
     (folder / "samples.json").write_text(json.dumps(listing))
     chosen, skipped = contenders(mode)
     for item in skipped:
         log(f"  accuracy: {item['label']} not available: {item['reason']}")
-    log(f"  accuracy: {len(samples)} images x {len(chosen)} contenders ({', '.join(c['label'] for c in chosen)}), "
-        f"{repeats} run(s) each, {jobs} at a time, one thread each")
+    log(
+        f"  accuracy: {len(samples)} images x {len(chosen)} contenders ({', '.join(c['label'] for c in chosen)}), "
+        f"{repeats} run(s) each, {jobs} at a time, one thread each"
+    )
     pending = list(enumerate(chosen))
     running: list[tuple[int, dict, subprocess.Popen, Path, float]] = []
     results: dict[int, dict] = {}
@@ -125,11 +134,27 @@ def run(samples, mode: str, repeats: int, work: Path, log, jobs: int = 1) -> dic
         while pending and len(running) < jobs:
             number, contender = pending.pop(0)
             out = folder / f"contender-{number}.json"
-            command = [sys.executable, "-m", "bench.accuracy", "--contender", json.dumps(contender),
-                       "--samples", str(folder / "samples.json"), "--repeats", str(repeats), "--out", str(out)]
-            log_file = open(folder / f"contender-{number}.log", "wb")
-            process = subprocess.Popen(command, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT,
-                                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+            command = [
+                sys.executable,
+                "-m",
+                "bench.accuracy",
+                "--contender",
+                json.dumps(contender),
+                "--samples",
+                str(folder / "samples.json"),
+                "--repeats",
+                str(repeats),
+                "--out",
+                str(out),
+            ]
+            log_file = open(folder / f"contender-{number}.log", "wb")  # noqa: SIM115 - held open for the child process's lifetime
+            process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+            )
             log_file.close()
             running.append((number, contender, process, out, time.monotonic()))
         time.sleep(0.2)
@@ -145,13 +170,21 @@ def run(samples, mode: str, repeats: int, work: Path, log, jobs: int = 1) -> dic
             else:
                 tail = (folder / f"contender-{number}.log").read_text(errors="replace")[-3000:]
                 result = {"error": f"exit code {process.returncode}: {tail}"}
-                log(f"  accuracy: {contender['label']} FAILED (exit {process.returncode}); its log ends:\n{tail}")
+                log(
+                    f"  accuracy: {contender['label']} FAILED (exit {process.returncode}); its log ends:\n{tail}"
+                )
             results[number] = {**contender, **result, "process_s": round(took, 1)}
-    return {"contenders": [results[n] for n in sorted(results)], "skipped": skipped, "repeats": repeats,
-            "parallel_contenders": jobs, "farm_default": farm_default()}
+    return {
+        "contenders": [results[n] for n in sorted(results)],
+        "skipped": skipped,
+        "repeats": repeats,
+        "parallel_contenders": jobs,
+        "farm_default": farm_default(),
+    }
 
 
 # ---- the child: one contender in a fresh process -----------------------------------------------------
+
 
 def _farm_child(settings_overrides: dict, listing: list[dict], repeats: int) -> dict:
     # Nothing native is imported before this: limit_native_threads() must come first.
@@ -164,7 +197,7 @@ def _farm_child(settings_overrides: dict, listing: list[dict], repeats: int) -> 
     engine_use.recognize(engine, arrays[0], settings)  # warm-up: sessions allocate on their first run
     floor = settings.min_confidence
     images = {}
-    for item, array in zip(listing, arrays):
+    for item, array in zip(listing, arrays, strict=True):
         cpu, wall, found = [], [], None
         for _ in range(repeats):
             c0, w0 = time.process_time(), time.perf_counter()
@@ -174,14 +207,23 @@ def _farm_child(settings_overrides: dict, listing: list[dict], repeats: int) -> 
             if found is None:
                 found = lines
         images[item["name"]] = {
-            "cpu_s": cpu, "wall_s": wall,
+            "cpu_s": cpu,
+            "wall_s": wall,
             "lines": [line.text for line in found if line.confidence >= floor],
-            "dropped": [{"text": line.text, "confidence": round(line.confidence, 3)}
-                        for line in found if line.confidence < floor],
+            "dropped": [
+                {"text": line.text, "confidence": round(line.confidence, 3)}
+                for line in found
+                if line.confidence < floor
+            ],
             "size": [int(array.shape[1]), int(array.shape[0])],
         }
-    return {"engine": engine.describe(), "load_s": load_s, "min_confidence": floor,
-            "options": {k: v for k, v in settings.option_defaults.items()}, "images": images}
+    return {
+        "engine": engine.describe(),
+        "load_s": load_s,
+        "min_confidence": floor,
+        "options": {k: v for k, v in settings.option_defaults.items()},
+        "images": images,
+    }
 
 
 def tesseract_lines(tsv: str) -> list[str]:
@@ -202,8 +244,12 @@ def _tesseract(path: str, lang: str, psm: int) -> tuple[str, float, float]:
     env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     w0 = time.perf_counter()
-    run_ = subprocess.run(["tesseract", path, "stdout", "-l", lang, "--psm", str(psm), "tsv"], env=env,
-                          capture_output=True, text=True)
+    run_ = subprocess.run(
+        ["tesseract", path, "stdout", "-l", lang, "--psm", str(psm), "tsv"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     wall = time.perf_counter() - w0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if run_.returncode != 0:
@@ -238,23 +284,33 @@ def _tesseract_run(settings: dict, listing: list[dict], repeats: int, folder: Pa
         paths.append(str(path))
     blank = folder / "blank.ppm"
     cv2.imwrite(str(blank), np.full((32, 32, 3), 255, np.uint8))
-    version = subprocess.run(["tesseract", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+    version = subprocess.run(["tesseract", "--version"], capture_output=True, text=True).stdout.splitlines()[
+        0
+    ]
     _tesseract(paths[0], listing[0]["tesseract_lang"], psm)  # warm-up: the language data into the page cache
     startup = {}
     for lang in dict.fromkeys(item["tesseract_lang"] for item in listing):
         startup[lang] = min(_tesseract(str(blank), lang, psm)[1] for _ in range(3))
     images = {}
-    for item, path in zip(listing, paths):
+    for item, path in zip(listing, paths, strict=True):
         cpu, wall, lines = [], [], None
         for _ in range(repeats):
             tsv, c, w = _tesseract(path, item["tesseract_lang"], psm)
             cpu.append(c)
             wall.append(w)
             lines = tesseract_lines(tsv) if lines is None else lines
-        images[item["name"]] = {"cpu_s": cpu, "wall_s": wall, "lines": lines, "dropped": [],
-                                "lang": item["tesseract_lang"]}
-    return {"engine": {"engine": version, "psm": psm, "omp_thread_limit": 1}, "startup_cpu_s": startup,
-            "images": images}
+        images[item["name"]] = {
+            "cpu_s": cpu,
+            "wall_s": wall,
+            "lines": lines,
+            "dropped": [],
+            "lang": item["tesseract_lang"],
+        }
+    return {
+        "engine": {"engine": version, "psm": psm, "omp_thread_limit": 1},
+        "startup_cpu_s": startup,
+        "images": images,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

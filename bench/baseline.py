@@ -69,9 +69,13 @@ def serve_per_request(port: int, models: str, threads: int) -> None:
         built = time.perf_counter()
         lines = engine_use.recognize(engine, image, settings)
         done = time.perf_counter()
-        return jsonify({"status": "done", "lines": _lines_json(lines),
-                        "timings": {"decode_s": decoded - started, "build_s": built - decoded,
-                                    "ocr_s": done - built}})
+        return jsonify(
+            {
+                "status": "done",
+                "lines": _lines_json(lines),
+                "timings": {"decode_s": decoded - started, "build_s": built - decoded, "ocr_s": done - built},
+            }
+        )
 
     # One request at a time in one process: the single-process service.
     make_server("127.0.0.1", port, app, threaded=False).serve_forever()
@@ -149,8 +153,11 @@ def handshake_worker(folder: Path, models: str, threads: int) -> None:
         decoded = time.perf_counter()
         lines = engine_use.recognize(engine, image, settings)
         done = time.perf_counter()
-        record = {"status": "done", "lines": _lines_json(lines),
-                  "timings": {"decode_s": decoded - started, "ocr_s": done - decoded}}
+        record = {
+            "status": "done",
+            "lines": _lines_json(lines),
+            "timings": {"decode_s": decoded - started, "ocr_s": done - decoded},
+        }
         tmp = outbox / f".{name}.tmp"
         tmp.write_bytes(json.dumps(record).encode())
         os.replace(tmp, outbox / f"{Path(name).stem}.json")

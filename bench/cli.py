@@ -33,39 +33,85 @@ Nothing else should run on the machine meanwhile: the figures are only comparabl
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="scripts/bench", description=__doc__.splitlines()[0],
-                                     epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, help="folder for report.md, report.json and the plots "
-                                                 "(default: bench-results/<date-time>/)")
+    parser = argparse.ArgumentParser(
+        prog="scripts/bench",
+        description=__doc__.splitlines()[0],
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="folder for report.md, report.json and the plots (default: bench-results/<date-time>/)",
+    )
     size = parser.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_const", dest="mode", const="quick",
-                      help="small counts, for trying things (about 10 minutes, accuracy 5 of them)")
-    size.add_argument("--smoke", action="store_const", dest="mode", const="smoke",
-                      help="tiny counts on 4 small images (accuracy: 3, two contenders), to check that every section "
-                           "runs (a few minutes; "
-                           "used by tests/test_bench_smoke.py)")
+    size.add_argument(
+        "--quick",
+        action="store_const",
+        dest="mode",
+        const="quick",
+        help="small counts, for trying things (about 10 minutes, accuracy 5 of them)",
+    )
+    size.add_argument(
+        "--smoke",
+        action="store_const",
+        dest="mode",
+        const="smoke",
+        help="tiny counts on 4 small images (accuracy: 3, two contenders), to check that every section "
+        "runs (a few minutes; "
+        "used by tests/test_bench_smoke.py)",
+    )
     parser.add_argument("--only", metavar="SECTIONS", help="run only these sections, e.g. --only limit,http")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                        help="OCR worker processes, and engine processes for the limit (default: cores)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="OCR worker processes, and engine processes for the limit (default: cores)",
+    )
     parser.add_argument("--threads", type=int, default=1, help="inference threads per worker (default: 1)")
-    parser.add_argument("--models", choices=("ppocrv3", "ppocrv4"), default="ppocrv3",
-                        help="model set for every section but memory, which runs both (default: ppocrv3)")
-    parser.add_argument("--memory-models", default="ppocrv3,ppocrv4", metavar="SETS",
-                        help="model sets for the memory section (default: ppocrv3,ppocrv4)")
-    parser.add_argument("--memory-env", action="append", default=[], metavar="NAME=VALUE",
-                        help="an environment variable for the memory section's farms, to try a change "
-                             "(e.g. MALLOC_ARENA_MAX=2); may be given more than once")
-    parser.add_argument("--diagnose-fsync", action="store_true",
-                        help="also measure idle single requests on a second farm whose fsync calls do nothing "
-                             "(LD_PRELOAD of libeatmydata, Debian package eatmydata): how much of the added "
-                             "latency is waiting for the disk. A diagnosis only; never run a farm that way")
-    parser.add_argument("--accuracy-jobs", type=int, default=1, metavar="N",
-                        help="accuracy contenders run at once, one core each (default 1: CPU figures are "
-                             "steadier when each has the machine to itself)")
-    parser.add_argument("--engine", choices=("onnx", "paddle", "fake"), default=None,
-                        help="the farm's engine (default: the farm's own default for the model set; PaddleOCR "
-                             "2.10 is measured beside it in the limit section as the reference); fake: the "
-                             "farm's fake engine, to try the plumbing in seconds (no engine figures)")
+    parser.add_argument(
+        "--models",
+        choices=("ppocrv3", "ppocrv4"),
+        default="ppocrv3",
+        help="model set for every section but memory, which runs both (default: ppocrv3)",
+    )
+    parser.add_argument(
+        "--memory-models",
+        default="ppocrv3,ppocrv4",
+        metavar="SETS",
+        help="model sets for the memory section (default: ppocrv3,ppocrv4)",
+    )
+    parser.add_argument(
+        "--memory-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an environment variable for the memory section's farms, to try a change "
+        "(e.g. MALLOC_ARENA_MAX=2); may be given more than once",
+    )
+    parser.add_argument(
+        "--diagnose-fsync",
+        action="store_true",
+        help="also measure idle single requests on a second farm whose fsync calls do nothing "
+        "(LD_PRELOAD of libeatmydata, Debian package eatmydata): how much of the added "
+        "latency is waiting for the disk. A diagnosis only; never run a farm that way",
+    )
+    parser.add_argument(
+        "--accuracy-jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="accuracy contenders run at once, one core each (default 1: CPU figures are "
+        "steadier when each has the machine to itself)",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=("onnx", "paddle", "fake"),
+        default=None,
+        help="the farm's engine (default: the farm's own default for the model set; PaddleOCR "
+        "2.10 is measured beside it in the limit section as the reference); fake: the "
+        "farm's fake engine, to try the plumbing in seconds (no engine figures)",
+    )
     args = parser.parse_args(argv)
     args.mode = args.mode or "full"
     if args.only:
@@ -94,8 +140,19 @@ def main(argv: list[str] | None = None) -> int:
     from bench import report
 
     log(f"writing to {args.out}")
-    bench = Bench(args.out, args.mode, args.sections, args.workers, args.threads, args.models, args.engine,
-                  args.memory_models, args.memory_env, args.diagnose_fsync, args.accuracy_jobs)
+    bench = Bench(
+        args.out,
+        args.mode,
+        args.sections,
+        args.workers,
+        args.threads,
+        args.models,
+        args.engine,
+        args.memory_models,
+        args.memory_env,
+        args.diagnose_fsync,
+        args.accuracy_jobs,
+    )
     results = bench.run()
     files = report.write(results, args.out)
     for key, target in results["targets"].items():

@@ -17,8 +17,10 @@ BOUNDARY = "ocrfarmbenchboundary7d3a9"
 
 
 def multipart(filename: str, data: bytes) -> bytes:
-    head = (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n"
-            "Content-Type: application/octet-stream\r\n\r\n").encode()
+    head = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
     return head + data + f"\r\n--{BOUNDARY}--\r\n".encode()
 
 
@@ -122,5 +124,9 @@ def run_load(url: str, path: str, jobs: list[tuple[str, bytes]], concurrency: in
     for thread in threads:
         thread.join()
     wall = time.monotonic() - start
-    return {"replies": sorted(replies, key=lambda r: r.index), "wall_s": wall,
-            "client_cpu_s": time.process_time() - cpu, "errors": errors}
+    return {
+        "replies": sorted(replies, key=lambda r: r.index),
+        "wall_s": wall,
+        "client_cpu_s": time.process_time() - cpu,
+        "errors": errors,
+    }

@@ -112,10 +112,16 @@ class Farm:
 
     def start(self, timeout: float = 240) -> Farm:
         """Start scripts/run and wait until every program runs and every worker has its model loaded."""
-        self._log = open(self.log_path, "ab")
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - held open for the child process's lifetime
         started = time.monotonic()
-        self.process = subprocess.Popen([str(ROOT / "scripts" / "run")], cwd=ROOT, env=self.env,
-                                        stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(
+            [str(ROOT / "scripts" / "run")],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         while not self._ready():
             if time.monotonic() - started > timeout:
                 self.stop()
@@ -143,14 +149,26 @@ class Farm:
 
     def ctl(self, *args: str) -> str:
         """supervisorctl on this farm's supervisord, e.g. ctl("restart", "web"); its output."""
-        result = subprocess.run(["supervisorctl", "--configuration", str(ROOT / "supervisord.conf"), *args],
-                                cwd=ROOT, env=self._ctl_env(), capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            ["supervisorctl", "--configuration", str(ROOT / "supervisord.conf"), *args],
+            cwd=ROOT,
+            env=self._ctl_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         return result.stdout
 
     def _ctl_env(self) -> dict:
         # supervisorctl reads the same config file, so it needs the values scripts/run exported.
-        exports = subprocess.run([sys.executable, "-m", "ocrfarm.settings"], cwd=ROOT, env=self.env,
-                                 capture_output=True, text=True, check=True).stdout
+        exports = subprocess.run(
+            [sys.executable, "-m", "ocrfarm.settings"],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         return {**dict(line.split("=", 1) for line in exports.splitlines()), **self.env}
 
     def states(self) -> dict[str, str]:
@@ -248,9 +266,13 @@ def session_cpu(sid: int, seconds: float) -> dict:
             continue
         names.setdefault(pid, role(command_line(pid)))
         used[pid] = now - (before.get(pid) or 0.0)
-    return {"wall_s": wall, "per_process": [{"pid": pid, "role": names[pid], "cpu_s": round(cpu, 4)}
-                                             for pid, cpu in used.items()],
-            "cpu_s": sum(used.values())}
+    return {
+        "wall_s": wall,
+        "per_process": [
+            {"pid": pid, "role": names[pid], "cpu_s": round(cpu, 4)} for pid, cpu in used.items()
+        ],
+        "cpu_s": sum(used.values()),
+    }
 
 
 def cpu_snapshot(sid: int) -> dict[int, tuple[str, float]]:

@@ -16,11 +16,66 @@ from PIL import Image, ImageDraw, ImageFont
 
 SEED = 20261122
 
-WORDS = ("invoice total amount paid order delivery account customer number date reference payment due "
-         "balance shipping address street city station platform ticket price quantity item product code "
-         "warehouse north south east west report summary meeting agenda project budget review approved "
-         "received checked page section chapter figure table notes contact phone email office monday "
-         "tuesday friday january march october december").split()
+WORDS = [
+    "invoice",
+    "total",
+    "amount",
+    "paid",
+    "order",
+    "delivery",
+    "account",
+    "customer",
+    "number",
+    "date",
+    "reference",
+    "payment",
+    "due",
+    "balance",
+    "shipping",
+    "address",
+    "street",
+    "city",
+    "station",
+    "platform",
+    "ticket",
+    "price",
+    "quantity",
+    "item",
+    "product",
+    "code",
+    "warehouse",
+    "north",
+    "south",
+    "east",
+    "west",
+    "report",
+    "summary",
+    "meeting",
+    "agenda",
+    "project",
+    "budget",
+    "review",
+    "approved",
+    "received",
+    "checked",
+    "page",
+    "section",
+    "chapter",
+    "figure",
+    "table",
+    "notes",
+    "contact",
+    "phone",
+    "email",
+    "office",
+    "monday",
+    "tuesday",
+    "friday",
+    "january",
+    "march",
+    "october",
+    "december",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,9 +95,16 @@ class BenchImage:
         return f"{self.name}.{'jpg' if self.fmt == 'JPEG' else self.fmt.lower()}"
 
     def describe(self) -> dict:
-        return {"name": self.filename, "kind": self.kind, "description": self.description,
-                "width": self.width, "height": self.height, "bytes": len(self.data), "lines": self.lines,
-                "sha256": hashlib.sha256(self.data).hexdigest()[:16]}
+        return {
+            "name": self.filename,
+            "kind": self.kind,
+            "description": self.description,
+            "width": self.width,
+            "height": self.height,
+            "bytes": len(self.data),
+            "lines": self.lines,
+            "sha256": hashlib.sha256(self.data).hexdigest()[:16],
+        }
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont:
@@ -65,8 +127,16 @@ def _phrase(rng: np.random.Generator, words: int) -> str:
     return " ".join(parts)
 
 
-def _page(width: int, height: int, lines: list[tuple[str, int]], *, margin: int, spacing: float = 1.7,
-          ink=(20, 20, 20), paper=(250, 250, 246)) -> np.ndarray:
+def _page(
+    width: int,
+    height: int,
+    lines: list[tuple[str, int]],
+    *,
+    margin: int,
+    spacing: float = 1.7,
+    ink=(20, 20, 20),
+    paper=(250, 250, 246),
+) -> np.ndarray:
     """Black text on paper, one (text, font size) per line; returns a BGR array."""
     image = Image.new("RGB", (width, height), paper)
     draw = ImageDraw.Draw(image)
@@ -77,19 +147,32 @@ def _page(width: int, height: int, lines: list[tuple[str, int]], *, margin: int,
     return cv2.cvtColor(np.asarray(image), cv2.COLOR_RGB2BGR)
 
 
-def _perspective(page: np.ndarray, out_w: int, out_h: int, rng: np.random.Generator, skew: float,
-                 background=(90, 100, 110)) -> np.ndarray:
+def _perspective(
+    page: np.ndarray, out_w: int, out_h: int, rng: np.random.Generator, skew: float, background=(90, 100, 110)
+) -> np.ndarray:
     """The page as a camera at an angle sees it, on a background."""
     h, w = page.shape[:2]
     scale = min(out_w / w, out_h / h) * 0.82
     cx, cy = out_w / 2, out_h / 2
-    corners = np.float32([[cx - w * scale / 2, cy - h * scale / 2], [cx + w * scale / 2, cy - h * scale / 2],
-                          [cx + w * scale / 2, cy + h * scale / 2], [cx - w * scale / 2, cy + h * scale / 2]])
+    corners = np.float32(
+        [
+            [cx - w * scale / 2, cy - h * scale / 2],
+            [cx + w * scale / 2, cy - h * scale / 2],
+            [cx + w * scale / 2, cy + h * scale / 2],
+            [cx - w * scale / 2, cy + h * scale / 2],
+        ]
+    )
     jitter = rng.uniform(-skew, skew, size=(4, 2)).astype(np.float32) * np.float32([out_w, out_h])
     src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
     matrix = cv2.getPerspectiveTransform(src, corners + jitter)
-    return cv2.warpPerspective(page, matrix, (out_w, out_h), flags=cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_CONSTANT, borderValue=background)
+    return cv2.warpPerspective(
+        page,
+        matrix,
+        (out_w, out_h),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=background,
+    )
 
 
 def _light(image: np.ndarray, rng: np.random.Generator, strength: float) -> np.ndarray:
@@ -154,50 +237,117 @@ def build_set(seed: int = SEED) -> list[BenchImage]:
     add("label", "small", "a clean one-word label", _page(260, 70, drawn, margin=16), "PNG", drawn, (260, 16))
     drawn = _lines(rng, 2, 30, (2, 3))
     sticker = _page(360, 130, drawn, margin=14)
-    add("sticker", "small", "two-line sticker, slight blur and noise",
-        _noise(_blur(sticker, 0.8), rng, 6), "JPEG", drawn, (360, 14), quality=80)
+    add(
+        "sticker",
+        "small",
+        "two-line sticker, slight blur and noise",
+        _noise(_blur(sticker, 0.8), rng, 6),
+        "JPEG",
+        drawn,
+        (360, 14),
+        quality=80,
+    )
     # Photos of text.
     drawn = [("Marta Lindqvist", 52)] + _lines(rng, 4, 34, (2, 4))
     card = _page(900, 520, drawn, margin=50, spacing=1.9)
-    add("card-photo", "photo", "business card at an angle, uneven light, noise",
-        _noise(_light(_perspective(card, 1000, 700, rng, 0.05), rng, 0.6), rng, 5), "JPEG", drawn, (900, 50))
+    add(
+        "card-photo",
+        "photo",
+        "business card at an angle, uneven light, noise",
+        _noise(_light(_perspective(card, 1000, 700, rng, 0.05), rng, 0.6), rng, 5),
+        "JPEG",
+        drawn,
+        (900, 50),
+    )
     drawn = _lines(rng, 3, 90, (2, 3))
     sign = _page(1200, 500, drawn, margin=60, spacing=1.5, ink=(250, 250, 250), paper=(40, 70, 150))
-    add("sign-photo", "photo", "light text on a coloured sign, perspective and blur",
-        _blur(_light(_perspective(sign, 1280, 720, rng, 0.06), rng, 0.5), 1.2), "JPEG", drawn, (1200, 60))
+    add(
+        "sign-photo",
+        "photo",
+        "light text on a coloured sign, perspective and blur",
+        _blur(_light(_perspective(sign, 1280, 720, rng, 0.06), rng, 0.5), 1.2),
+        "JPEG",
+        drawn,
+        (1200, 60),
+    )
     drawn = [("SUPERMARKT NORD", 40)] + _lines(rng, 22, 26, (3, 5))
     receipt = _page(520, 1500, drawn, margin=30, spacing=2.2)
-    add("receipt-photo", "photo", "long receipt, perspective, blur, shadow",
-        _noise(_blur(_light(_perspective(receipt, 760, 1600, rng, 0.04), rng, 0.8), 1.0), rng, 4), "JPEG", drawn,
-        (520, 30))
+    add(
+        "receipt-photo",
+        "photo",
+        "long receipt, perspective, blur, shadow",
+        _noise(_blur(_light(_perspective(receipt, 760, 1600, rng, 0.04), rng, 0.8), 1.0), rng, 4),
+        "JPEG",
+        drawn,
+        (520, 30),
+    )
     drawn = _lines(rng, 7, 56, (3, 5))
     board = _page(1500, 1000, drawn, margin=70, spacing=2.0, ink=(140, 40, 30), paper=(235, 235, 228))
-    add("whiteboard-photo", "photo", "whiteboard, big uneven light, blur",
-        _light(_blur(_perspective(board, 1600, 1200, rng, 0.05), 1.6), rng, 0.9), "JPEG", drawn, (1500, 70),
-        quality=75)
+    add(
+        "whiteboard-photo",
+        "photo",
+        "whiteboard, big uneven light, blur",
+        _light(_blur(_perspective(board, 1600, 1200, rng, 0.05), 1.6), rng, 0.9),
+        "JPEG",
+        drawn,
+        (1500, 70),
+        quality=75,
+    )
     drawn = _lines(rng, 3, 40, (3, 4))
     upside = _page(820, 280, drawn, margin=30)
-    add("upside-down", "photo", "a card upside down (the angle classifier turns it)",
-        _noise(cv2.rotate(upside, cv2.ROTATE_180), rng, 4), "JPEG", drawn, (820, 30))
+    add(
+        "upside-down",
+        "photo",
+        "a card upside down (the angle classifier turns it)",
+        _noise(cv2.rotate(upside, cv2.ROTATE_180), rng, 4),
+        "JPEG",
+        drawn,
+        (820, 30),
+    )
     drawn = _lines(rng, 5, 32, (3, 5))
     dim = _page(800, 420, drawn, margin=30, ink=(110, 110, 110), paper=(160, 160, 160))
-    add("low-contrast", "photo", "grey on grey, noisy", _noise(dim, rng, 10), "JPEG", drawn, (800, 30), quality=70)
+    add(
+        "low-contrast",
+        "photo",
+        "grey on grey, noisy",
+        _noise(dim, rng, 10),
+        "JPEG",
+        drawn,
+        (800, 30),
+        quality=70,
+    )
     # Documents.
     drawn = [("Quarterly report", 48)] + _lines(rng, 30, 24, (6, 10))
     letter = _page(1240, 1754, drawn, margin=110, spacing=1.8)
-    add("page-scan", "document", "A4 page at 150 dpi, 31 lines, clean scan", letter, "PNG", drawn, (1240, 110))
+    add(
+        "page-scan", "document", "A4 page at 150 dpi, 31 lines, clean scan", letter, "PNG", drawn, (1240, 110)
+    )
     drawn = _lines(rng, 12, 26, (3, 6))
     form = _page(1240, 900, drawn, margin=90, spacing=2.4)
-    add("form-photo", "document", "half a page photographed on a desk, perspective, light, noise",
-        _noise(_light(_perspective(form, 1400, 1050, rng, 0.05), rng, 0.7), rng, 6), "JPEG", drawn, (1240, 90))
+    add(
+        "form-photo",
+        "document",
+        "half a page photographed on a desk, perspective, light, noise",
+        _noise(_light(_perspective(form, 1400, 1050, rng, 0.05), rng, 0.7), rng, 6),
+        "JPEG",
+        drawn,
+        (1240, 90),
+    )
     drawn = [(_phrase(rng, 4), s) for s in (34, 22, 22, 18, 18, 18, 28, 16)]
     screen = _page(1024, 640, drawn, margin=40, paper=(255, 255, 255), ink=(30, 30, 60))
     add("screenshot", "document", "a screenshot, mixed text sizes", screen, "PNG", drawn, (1024, 40))
     # Large.
     drawn = _lines(rng, 6, 150, (2, 4))
     poster = _page(3000, 2200, drawn, margin=160, spacing=1.9)
-    add("large-scan", "large", "3000x2200 scan of a poster (the detector scales it to 960)",
-        _noise(poster, rng, 3), "JPEG", drawn, (3000, 160))
+    add(
+        "large-scan",
+        "large",
+        "3000x2200 scan of a poster (the detector scales it to 960)",
+        _noise(poster, rng, 3),
+        "JPEG",
+        drawn,
+        (3000, 160),
+    )
     return out
 
 
@@ -212,7 +362,9 @@ def variant(base: BenchImage, index: int, seed: int = SEED) -> tuple[str, bytes]
     scale = float(rng.uniform(0.4, 1.0))
     array = cv2.imdecode(np.frombuffer(base.data, np.uint8), cv2.IMREAD_COLOR)
     h, w = array.shape[:2]
-    resized = cv2.resize(array, (max(16, round(w * scale)), max(16, round(h * scale))), interpolation=cv2.INTER_AREA)
+    resized = cv2.resize(
+        array, (max(16, round(w * scale)), max(16, round(h * scale))), interpolation=cv2.INTER_AREA
+    )
     ok, encoded = cv2.imencode(".jpg", resized, [cv2.IMWRITE_JPEG_QUALITY, 85])
     assert ok
     return f"{base.name}-{index:05d}.jpg", encoded.tobytes()

@@ -30,10 +30,16 @@ def main() -> None:
     parser.add_argument("models", choices=("ppocrv3", "ppocrv4"))
     parser.add_argument("--jobs", type=int, default=300)
     parser.add_argument("--every", type=int, default=25)
-    parser.add_argument("--main-thread", action="store_true",
-                        help="run the engine on the main thread (a worker runs it on a thread of its own)")
-    parser.add_argument("--ort-no-arena", action="store_true",
-                        help="onnxruntime sessions without the CPU memory arena and memory patterns")
+    parser.add_argument(
+        "--main-thread",
+        action="store_true",
+        help="run the engine on the main thread (a worker runs it on a thread of its own)",
+    )
+    parser.add_argument(
+        "--ort-no-arena",
+        action="store_true",
+        help="onnxruntime sessions without the CPU memory arena and memory patterns",
+    )
     args = parser.parse_args()
     if args.ort_no_arena:
         import onnxruntime
@@ -64,9 +70,18 @@ def main() -> None:
             pool.submit(engine_use.recognize, engine, image, settings).result()
         if (index + 1) % args.every == 0:
             points.append((index + 1, round(rss_mb(), 1)))
-    print(json.dumps({"models": args.models, "env": {k: v for k, v in os.environ.items() if k.startswith(("MALLOC", "FLAGS_"))},
-                      "ort_no_arena": args.ort_no_arena, "main_thread": args.main_thread, "seconds": round(time.monotonic() - start, 1),
-                      "rss_mb": points}))
+    print(
+        json.dumps(
+            {
+                "models": args.models,
+                "env": {k: v for k, v in os.environ.items() if k.startswith(("MALLOC", "FLAGS_"))},
+                "ort_no_arena": args.ort_no_arena,
+                "main_thread": args.main_thread,
+                "seconds": round(time.monotonic() - start, 1),
+                "rss_mb": points,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

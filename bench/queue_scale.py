@@ -66,12 +66,23 @@ def measure(folder: Path, depths: tuple[int, ...], claims: int, log) -> dict:
                 "claim_ms": summary(claim_s, 1000, 3),
                 "finish_ms": summary(finish_s, 1000, 3),
             }
-        row.update({k: row["variants"]["as is"][k] for k in ("claims_per_s", "cycles_per_s", "claim_ms", "finish_ms")})
+        row.update(
+            {
+                k: row["variants"]["as is"][k]
+                for k in ("claims_per_s", "cycles_per_s", "claim_ms", "finish_ms")
+            }
+        )
         rows.append(row)
-        log(f"  depth {depth}: " + "; ".join(f"{name} {v['claims_per_s']:.0f} claims/s" for name, v in row["variants"].items())
-            + f"; listing the queue {row['listing_ms']['p50']} ms")
+        log(
+            f"  depth {depth}: "
+            + "; ".join(f"{name} {v['claims_per_s']:.0f} claims/s" for name, v in row["variants"].items())
+            + f"; listing the queue {row['listing_ms']['p50']} ms"
+        )
     if held is not None:
         held.retry("benchmark over")
-    return {"depths": rows, "submit_ms": summary(submitted_s, 1000, 3),
-            "submits_per_s": len(submitted_s) / sum(submitted_s) if submitted_s else None,
-            "variants_described": list(VARIANTS)}
+    return {
+        "depths": rows,
+        "submit_ms": summary(submitted_s, 1000, 3),
+        "submits_per_s": len(submitted_s) / sum(submitted_s) if submitted_s else None,
+        "variants_described": list(VARIANTS),
+    }

@@ -59,14 +59,23 @@ def _engine_child(rank, conf, images, commands, counter, barrier, results):
                     start = time.monotonic()
                     engine_use.recognize(engine, array, settings)
                     records.append((len(records), i, start, time.monotonic()))
-        results.put({"rank": rank, "pid": os.getpid(), "records": records, "cpu_s": time.process_time() - cpu})
+        results.put(
+            {"rank": rank, "pid": os.getpid(), "records": records, "cpu_s": time.process_time() - cpu}
+        )
 
 
 class EnginePool:
     """`processes` engine processes, loaded and warmed up once, run for as many rounds as asked."""
 
-    def __init__(self, processes: int, threads: int, models: str, images: list[tuple[str, bytes]],
-                 timeout: float = 900, engine: str | None = None):
+    def __init__(
+        self,
+        processes: int,
+        threads: int,
+        models: str,
+        images: list[tuple[str, bytes]],
+        timeout: float = 900,
+        engine: str | None = None,
+    ):
         self.processes = processes
         self.images = images
         self.timeout = timeout
@@ -77,10 +86,14 @@ class EnginePool:
         conf = {"models": models, "threads": threads}
         if engine is not None:  # else the farm's default for the model set
             conf["engine"] = engine
-        self.children = [_CONTEXT.Process(target=_engine_child, name=f"engine-{rank}",
-                                          args=(rank, conf, images, self.commands[rank], self.counter, self.barrier,
-                                                self.results))
-                         for rank in range(processes)]
+        self.children = [
+            _CONTEXT.Process(
+                target=_engine_child,
+                name=f"engine-{rank}",
+                args=(rank, conf, images, self.commands[rank], self.counter, self.barrier, self.results),
+            )
+            for rank in range(processes)
+        ]
         for child in self.children:
             child.start()
         ready = [self.results.get(timeout=timeout) for _ in self.children]
@@ -99,10 +112,15 @@ class EnginePool:
         start, out = self._round(order, 0)
         wall = max(r[3] for child in out for r in child["records"]) - start
         engine_s = sum(r[3] - r[2] for child in out for r in child["records"])
-        return {"images": len(order), "wall_s": wall, "images_per_s": len(order) / wall,
-                "per_process_images": [len(child["records"]) for child in out],
-                "engine_cpu_s": sum(child["cpu_s"] for child in out), "engine_s": engine_s,
-                "engine_busy_fraction": engine_s / (wall * self.processes)}
+        return {
+            "images": len(order),
+            "wall_s": wall,
+            "images_per_s": len(order) / wall,
+            "per_process_images": [len(child["records"]) for child in out],
+            "engine_cpu_s": sum(child["cpu_s"] for child in out),
+            "engine_s": engine_s,
+            "engine_busy_fraction": engine_s / (wall * self.processes),
+        }
 
     def single_image_times(self, repeats: int) -> dict:
         """Seconds per image, each image `repeats` times, one after another (use a pool of one)."""
@@ -132,8 +150,13 @@ def combine(rounds: list[dict]) -> dict:
     """Rounds of one contender added up: images / total wall time, engine busy share over all."""
     images = sum(r["images"] for r in rounds)
     wall = sum(r["wall_s"] for r in rounds)
-    out = {"images": images, "wall_s": wall, "images_per_s": images / wall, "rounds": rounds,
-           "round_images_per_s": [r["images_per_s"] for r in rounds]}
+    out = {
+        "images": images,
+        "wall_s": wall,
+        "images_per_s": images / wall,
+        "rounds": rounds,
+        "round_images_per_s": [r["images_per_s"] for r in rounds],
+    }
     if all("engine_s" in r for r in rounds):
         out["engine_s"] = sum(r["engine_s"] for r in rounds)
     return out

@@ -1,14 +1,14 @@
 """The benchmark's sections, run in order on one machine and one image set; results go to `Bench.results`.
 
-    accuracy   every engine path and Tesseract 5 against ground truth: CER, word and line recall, CPU s/image
-    limit      the engine alone: N processes x T threads, images/s (the limit)
-    latency    one request at a time on an idle farm, beside the engine's own time for the same image
-    idle       CPU used by every farm process over a window with an empty queue
-    http       POST /v1/ocr at a client concurrency that saturates the farm: images/s and latency
-    dropfolder files renamed into <spool>/inbox/ until their outbox/<stem>.json: images/s
-    memory     resident memory per worker over many jobs, for each model set
-    queue      Spool.claim() with 100 .. 10,000 jobs pending
-    baseline   the seeds' designs: a model per request; the 10 ms file handshake under one lock file
+accuracy   every engine path and Tesseract 5 against ground truth: CER, word and line recall, CPU s/image
+limit      the engine alone: N processes x T threads, images/s (the limit)
+latency    one request at a time on an idle farm, beside the engine's own time for the same image
+idle       CPU used by every farm process over a window with an empty queue
+http       POST /v1/ocr at a client concurrency that saturates the farm: images/s and latency
+dropfolder files renamed into <spool>/inbox/ until their outbox/<stem>.json: images/s
+memory     resident memory per worker over many jobs, for each model set
+queue      Spool.claim() with 100 .. 10,000 jobs pending
+baseline   the seeds' designs: a model per request; the 10 ms file handshake under one lock file
 """
 
 from __future__ import annotations
@@ -66,8 +66,9 @@ COUNTS = {
     # a page is seconds of CPU); that keeps the full section near 10 minutes on 2 cores.
     "full": Counts(4, 5, 3, 3, 30.0, 2000, (100, 1000, 3000, 10000), 500, 8, 2, 3),
     "quick": Counts(2, 2, 1, 1, 10.0, 200, (100, 1000, 10000), 200, 2, 1, 1, accuracy_sets=("drawn", "real")),
-    "smoke": Counts(1, 1, 1, 1, 2.0, 8, (10, 100), 20, 1, 1, 1,
-                    images=("label", "sticker", "upside-down", "sign-photo")),
+    "smoke": Counts(
+        1, 1, 1, 1, 2.0, 8, (10, 100), 20, 1, 1, 1, images=("label", "sticker", "upside-down", "sign-photo")
+    ),
 }
 
 
@@ -76,9 +77,20 @@ def log(message: str) -> None:
 
 
 class Bench:
-    def __init__(self, out: Path, mode: str, sections: tuple[str, ...], workers: int, threads: int,
-                 models: str, engine: str, memory_models: tuple[str, ...], memory_env: dict | None = None,
-                 diagnose_fsync: bool = False, accuracy_jobs: int = 1):
+    def __init__(
+        self,
+        out: Path,
+        mode: str,
+        sections: tuple[str, ...],
+        workers: int,
+        threads: int,
+        models: str,
+        engine: str,
+        memory_models: tuple[str, ...],
+        memory_env: dict | None = None,
+        diagnose_fsync: bool = False,
+        accuracy_jobs: int = 1,
+    ):
         self.out = out
         self.mode = mode
         self.counts = COUNTS[mode]
@@ -111,8 +123,13 @@ class Bench:
         return [(self.images[i].filename, bodies[i]) for _ in range(passes) for i in self.order]
 
     def farm(self, name: str, extra_env: dict | None = None, **settings) -> farmctl.Farm:
-        base = {"workers": self.workers, "threads": self.threads, "models": self.models,
-                "max_jobs": NO_RECYCLING, "log_level": "warning"}
+        base = {
+            "workers": self.workers,
+            "threads": self.threads,
+            "models": self.models,
+            "max_jobs": NO_RECYCLING,
+            "log_level": "warning",
+        }
         if self.engine is not None:
             base["engine"] = self.engine
         base.update(settings)
@@ -128,8 +145,10 @@ class Bench:
                 self.images = [image for image in self.images if image.name in self.counts.images]
             self.order = pass_order(self.images)
             self.results["images"] = [image.describe() for image in self.images]
-            log(f"{len(self.images)} images; layout {self.workers} workers x {self.threads} threads, "
-                f"{self.models}, engine {self.engine or 'as the farm picks it'}; work folder {self.work}")
+            log(
+                f"{len(self.images)} images; layout {self.workers} workers x {self.threads} threads, "
+                f"{self.models}, engine {self.engine or 'as the farm picks it'}; work folder {self.work}"
+            )
             # First, and with no farm: it starts its own processes, one contender at a time.
             if "accuracy" in self.sections:
                 if self.engine == "fake":
@@ -146,7 +165,9 @@ class Bench:
                 pool = EnginePool(self.workers, self.threads, self.models, self.pairs(), engine=self.engine)
                 if self.reference_engine():
                     log(f"loading {self.workers} reference engine processes (PaddleOCR 2.10) for the limit")
-                    reference = EnginePool(self.workers, self.threads, self.models, self.pairs(), engine="paddle")
+                    reference = EnginePool(
+                        self.workers, self.threads, self.models, self.pairs(), engine="paddle"
+                    )
             try:
                 if any(s in self.sections for s in FARM_SECTIONS):
                     self.farm_sections(pool, reference)
@@ -191,13 +212,17 @@ class Bench:
         samples = [sample for name in self.counts.accuracy_sets for sample in sources[name]()]
         if self.mode == "smoke":
             samples = [sample for sample in samples if sample.name in accuracy.SMOKE_SAMPLES]
-        raw = accuracy.run(samples, self.mode, self.counts.accuracy_repeats, self.work, log, self.accuracy_jobs)
+        raw = accuracy.run(
+            samples, self.mode, self.counts.accuracy_repeats, self.work, log, self.accuracy_jobs
+        )
         result = accuracy_report.summarise(raw, samples)
         for contender in result["contenders"]:
             row = next((r for r in contender.get("rows", []) if r["row"] == "drawn (all)"), None)
             if row:
-                log(f"  accuracy {contender['label']}: drawn (all) CER {100 * row['cer']:.1f} %, word recall "
-                    f"{row['word_recall']:.3f}, {row['cpu_s_per_image']:.2f} CPU s/image")
+                log(
+                    f"  accuracy {contender['label']}: drawn (all) CER {100 * row['cer']:.1f} %, word recall "
+                    f"{row['word_recall']:.3f}, {row['cpu_s_per_image']:.2f} CPU s/image"
+                )
         return result
 
     # ---- 1. the engine's limit (in rounds, beside the farm's) --------------------------------------
@@ -215,14 +240,22 @@ class Bench:
         for i in order:
             engine_use.decode(self.images[i].data, settings)
         wall = (time.monotonic() - start) / self.workers
-        return {"images": len(order), "wall_s": wall, "images_per_s": len(order) / wall, "note": "fake engine"}
+        return {
+            "images": len(order),
+            "wall_s": wall,
+            "images_per_s": len(order) / wall,
+            "note": "fake engine",
+        }
 
     def engine_single(self) -> dict:
         from bench.raw import EnginePool
 
         if self.engine == "fake":
-            return {"per_image_s": {image.filename: [0.0] for image in self.images}, "decode_s": {},
-                    "median_s": {}}
+            return {
+                "per_image_s": {image.filename: [0.0] for image in self.images},
+                "decode_s": {},
+                "median_s": {},
+            }
         log(f"  one engine process alone, each image {self.counts.latency_repeats} times")
         with EnginePool(1, self.threads, self.models, self.pairs(), engine=self.engine) as pool:
             result = pool.single_image_times(self.counts.latency_repeats)
@@ -250,11 +283,15 @@ class Bench:
                 else:
                     result = self.fake_limit()
                 rounds["limit"].append(result)
-                log(f"  round {number}/{self.counts.rounds}: engine limit {result['images_per_s']:.2f} images/s")
+                log(
+                    f"  round {number}/{self.counts.rounds}: engine limit {result['images_per_s']:.2f} images/s"
+                )
             if "limit" in self.sections and reference is not None:
                 result = reference.limit(self.round_order())
                 rounds["reference_limit"].append(result)
-                log(f"  round {number}/{self.counts.rounds}: PaddleOCR 2.10 {result['images_per_s']:.2f} images/s")
+                log(
+                    f"  round {number}/{self.counts.rounds}: PaddleOCR 2.10 {result['images_per_s']:.2f} images/s"
+                )
             if farm is not None and "http" in self.sections:
                 result = self.http_round(farm)
                 rounds["http"].append(result)
@@ -262,7 +299,9 @@ class Bench:
             if farm is not None and "dropfolder" in self.sections:
                 result = self.drop_round(farm, number)
                 rounds["dropfolder"].append(result)
-                log(f"  round {number}/{self.counts.rounds}: drop folder {result['images_per_s']:.2f} images/s")
+                log(
+                    f"  round {number}/{self.counts.rounds}: drop folder {result['images_per_s']:.2f} images/s"
+                )
         summary_out = {"rounds": self.counts.rounds, "passes_per_round": self.counts.passes}
         if rounds["limit"]:
             self.results["sections"]["limit"] = combine(rounds["limit"])
@@ -279,13 +318,17 @@ class Bench:
             lim["cpu_s_per_image"] = sum(r["engine_cpu_s"] for r in rounds["limit"]) / lim["images"]
             ref["cpu_s_per_image"] = sum(r["engine_cpu_s"] for r in rounds["reference_limit"]) / ref["images"]
             lim["vs_reference"] = lim["images_per_s"] / ref["images_per_s"]
-            log(f"  the farm's engine / PaddleOCR 2.10: {lim['vs_reference']:.2f}x images/s, CPU s/image "
-                f"{lim['cpu_s_per_image']:.3f} / {ref['cpu_s_per_image']:.3f}")
+            log(
+                f"  the farm's engine / PaddleOCR 2.10: {lim['vs_reference']:.2f}x images/s, CPU s/image "
+                f"{lim['cpu_s_per_image']:.3f} / {ref['cpu_s_per_image']:.3f}"
+            )
         if rounds["http"]:
             self.results["sections"]["http"].update(self.http_combine(rounds["http"]))
         if rounds["dropfolder"]:
-            self.results["sections"]["dropfolder"] = {**self.drop_combine(rounds["dropfolder"]),
-                                                      "plain_writes": self.plain_drops(farm)}
+            self.results["sections"]["dropfolder"] = {
+                **self.drop_combine(rounds["dropfolder"]),
+                "plain_writes": self.plain_drops(farm),
+            }
         return summary_out
 
     # ---- 2-5. the farm ----------------------------------------------------------------------
@@ -298,7 +341,9 @@ class Bench:
         self.results["farm_start_s"] = round(farm.start_seconds, 1)
         try:
             # Warm-up: every worker's engine meets the images' shapes before anything is timed.
-            warm = run_load(farm.url, "/v1/ocr", self.jobs(2 if self.mode != "smoke" else 1), self.workers * 2)
+            warm = run_load(
+                farm.url, "/v1/ocr", self.jobs(2 if self.mode != "smoke" else 1), self.workers * 2
+            )
             check_replies(warm, "warm-up")
             if "idle" in self.sections:
                 self.section("idle", self.idle, farm)
@@ -314,25 +359,31 @@ class Bench:
             farm.stop()
 
     def idle(self, farm: farmctl.Farm) -> dict:
-        time.sleep(3)  # settle: the last answers go out, heartbeats catch up (a pause, not a wait for a state)
+        time.sleep(
+            3
+        )  # settle: the last answers go out, heartbeats catch up (a pause, not a wait for a state)
         log(f"  measuring CPU of every farm process over {self.counts.idle_seconds:g}s with an empty queue")
         used = farmctl.session_cpu(farm.process.pid, self.counts.idle_seconds)
         used["percent_of_one_core"] = 100 * used["cpu_s"] / used["wall_s"]
         by_role: dict[str, float] = {}
         for entry in used["per_process"]:
             by_role[entry["role"]] = by_role.get(entry["role"], 0.0) + entry["cpu_s"]
-        used["by_role_percent"] = {role: round(100 * cpu / used["wall_s"], 3) for role, cpu in by_role.items()}
+        used["by_role_percent"] = {
+            role: round(100 * cpu / used["wall_s"], 3) for role, cpu in by_role.items()
+        }
         log(f"  idle: {used['percent_of_one_core']:.2f} % of one core ({used['by_role_percent']})")
         return used
 
     def latency(self, farm: farmctl.Farm) -> dict:
         conn = Connection(farm.url)
         replies = []
-        for repeat in range(self.counts.latency_repeats):
+        for _repeat in range(self.counts.latency_repeats):
             for i in self.order:
                 image = self.images[i]
                 time.sleep(0.3)  # the farm goes idle: workers asleep, nothing queued
-                reply = post_image(conn, "/v1/ocr", len(replies), image.filename, multipart(image.filename, image.data))
+                reply = post_image(
+                    conn, "/v1/ocr", len(replies), image.filename, multipart(image.filename, image.data)
+                )
                 if reply.status != 200:
                     raise RuntimeError(f"{image.filename}: HTTP {reply.status}: {reply.body}")
                 replies.append(reply)
@@ -341,15 +392,19 @@ class Bench:
         rows = []
         for reply in replies:
             timings = reply.body["timings"]
-            rows.append({
-                "image": reply.name,
-                "latency_s": reply.latency,
-                "ocr_s": timings["ocr_s"],
-                "decode_s": timings["decode_s"],
-                "queued_s": timings["queued_s"],
-                "added_s": reply.latency - timings["ocr_s"],
-                "added_vs_engine_alone_s": (reply.latency - single[reply.name]) if reply.name in single else None,
-            })
+            rows.append(
+                {
+                    "image": reply.name,
+                    "latency_s": reply.latency,
+                    "ocr_s": timings["ocr_s"],
+                    "decode_s": timings["decode_s"],
+                    "queued_s": timings["queued_s"],
+                    "added_s": reply.latency - timings["ocr_s"],
+                    "added_vs_engine_alone_s": (reply.latency - single[reply.name])
+                    if reply.name in single
+                    else None,
+                }
+            )
         result = {
             "requests": rows,
             "latency_ms": summary([r["latency_s"] for r in rows], 1000),
@@ -377,7 +432,9 @@ class Bench:
         log(f"  starting a farm with LD_PRELOAD={library}: fsync() does nothing in it")
         farm.start()
         try:
-            warm = run_load(farm.url, "/v1/ocr", self.jobs(2 if self.mode != "smoke" else 1), self.workers * 2)
+            warm = run_load(
+                farm.url, "/v1/ocr", self.jobs(2 if self.mode != "smoke" else 1), self.workers * 2
+            )
             check_replies(warm, "warm-up")
             result = self.latency(farm)
         finally:
@@ -392,8 +449,14 @@ class Bench:
             load = run_load(farm.url, "/v1/ocr", self.jobs(self.counts.sweep_passes), concurrency)
             check_replies(load, f"concurrency {concurrency}")
             rate = len(load["replies"]) / load["wall_s"]
-            sweep.append({"concurrency": concurrency, "images": len(load["replies"]), "images_per_s": rate,
-                          "latency_ms": summary([r.latency for r in load["replies"]], 1000)})
+            sweep.append(
+                {
+                    "concurrency": concurrency,
+                    "images": len(load["replies"]),
+                    "images_per_s": rate,
+                    "latency_ms": summary([r.latency for r in load["replies"]], 1000),
+                }
+            )
             log(f"  concurrency {concurrency}: {rate:.2f} images/s")
         return {"sweep": sweep}
 
@@ -404,11 +467,17 @@ class Bench:
         load = run_load(farm.url, "/v1/ocr", jobs, concurrency)
         farm_cpu = farmctl.cpu_by_role(before, farmctl.cpu_snapshot(farm.process.pid))
         check_replies(load, "HTTP round")
-        return {"images": len(load["replies"]), "wall_s": load["wall_s"],
-                "images_per_s": len(load["replies"]) / load["wall_s"], "concurrency": concurrency,
-                "latencies_s": [r.latency for r in load["replies"]], "engine_s": sum(r.ocr_s for r in load["replies"]),
-                "workers": [r.worker for r in load["replies"]], "farm_cpu_s": farm_cpu,
-                "client_cpu_s": load["client_cpu_s"]}
+        return {
+            "images": len(load["replies"]),
+            "wall_s": load["wall_s"],
+            "images_per_s": len(load["replies"]) / load["wall_s"],
+            "concurrency": concurrency,
+            "latencies_s": [r.latency for r in load["replies"]],
+            "engine_s": sum(r.ocr_s for r in load["replies"]),
+            "workers": [r.worker for r in load["replies"]],
+            "farm_cpu_s": farm_cpu,
+            "client_cpu_s": load["client_cpu_s"],
+        }
 
     def http_combine(self, rounds: list[dict]) -> dict:
         images = sum(r["images"] for r in rounds)
@@ -441,17 +510,27 @@ class Bench:
             "service_cpu_ms_per_image": 1000 * (sum(farm_cpu.values()) - engine_s * self.threads) / images,
         }
         sweep = self.results["sections"].get("http", {}).get("sweep", [])
-        sweep.append({"concurrency": concurrency, "images": images, "images_per_s": rate,
-                      "latency_ms": result["latency_ms"]})
+        sweep.append(
+            {
+                "concurrency": concurrency,
+                "images": images,
+                "images_per_s": rate,
+                "latency_ms": result["latency_ms"],
+            }
+        )
         result["sweep"] = sweep
-        log(f"  HTTP: {rate:.2f} images/s over all rounds, latency p50 {result['latency_ms']['p50']} ms, "
-            f"engines busy {100 * result['engine_busy_fraction']:.1f} % of the wall time; farm CPU {farm_cpu}")
+        log(
+            f"  HTTP: {rate:.2f} images/s over all rounds, latency p50 {result['latency_ms']['p50']} ms, "
+            f"engines busy {100 * result['engine_busy_fraction']:.1f} % of the wall time; farm CPU {farm_cpu}"
+        )
         return result
 
     def drop_round(self, farm: farmctl.Farm, number: int) -> dict:
         inbox, outbox = farm.spool / "inbox", farm.spool / "outbox"
-        files = [(f"r{number}-{n:05d}-{self.images[i].filename}", self.images[i].data)
-                 for n, i in enumerate(self.round_order())]
+        files = [
+            (f"r{number}-{n:05d}-{self.images[i].filename}", self.images[i].data)
+            for n, i in enumerate(self.round_order())
+        ]
         expected = {Path(name).stem + ".json": name for name, _ in files}
         # When each result was written: its file's mtime, on the wall clock. Looking for the results
         # only every 0.2 s keeps this process off the cores the workers need (listing a growing
@@ -471,12 +550,18 @@ class Bench:
                 if entry.name in expected and entry.name not in finished:
                     finished[entry.name] = entry.stat().st_mtime
             if len(finished) < len(expected) and time.monotonic() > deadline:
-                raise RuntimeError(f"drop folder: only {len(finished)} of {len(expected)} results after the deadline")
+                raise RuntimeError(
+                    f"drop folder: only {len(finished)} of {len(expected)} results after the deadline"
+                )
             time.sleep(0.2)
         end = max(finished.values())
-        return {"files": len(files), "drop_s": last_drop - start, "wall_s": end - start,
-                "images_per_s": len(files) / (end - start),
-                "latencies_s": [finished[stem] - dropped[name] for stem, name in expected.items()]}
+        return {
+            "files": len(files),
+            "drop_s": last_drop - start,
+            "wall_s": end - start,
+            "images_per_s": len(files) / (end - start),
+            "latencies_s": [finished[stem] - dropped[name] for stem, name in expected.items()],
+        }
 
     def drop_combine(self, rounds: list[dict]) -> dict:
         files = sum(r["files"] for r in rounds)
@@ -512,10 +597,21 @@ class Bench:
                 time.sleep(0.005)
             took = time.monotonic() - written
             record = json.loads(target.read_bytes())
-            rows.append({"image": small.filename, "result_after_write_s": took, "ocr_s": record["timings"]["ocr_s"],
-                         "beyond_quiet_period_and_ocr_s": took - quiet - record["timings"]["ocr_s"]})
-        return {"quiet_period_s": quiet, "files": rows,
-                "beyond_quiet_period_and_ocr_ms": summary([r["beyond_quiet_period_and_ocr_s"] for r in rows], 1000)}
+            rows.append(
+                {
+                    "image": small.filename,
+                    "result_after_write_s": took,
+                    "ocr_s": record["timings"]["ocr_s"],
+                    "beyond_quiet_period_and_ocr_s": took - quiet - record["timings"]["ocr_s"],
+                }
+            )
+        return {
+            "quiet_period_s": quiet,
+            "files": rows,
+            "beyond_quiet_period_and_ocr_ms": summary(
+                [r["beyond_quiet_period_and_ocr_s"] for r in rows], 1000
+            ),
+        }
 
     # ---- 6. memory --------------------------------------------------------------------------
 
@@ -524,8 +620,10 @@ class Bench:
 
     def memory_one(self, models: str) -> dict:
         farm = self.farm(f"memory-{models}", extra_env=self.memory_env, models=models)
-        log(f"  {models}: starting a farm with OCRFARM_MAX_JOBS={NO_RECYCLING} (no recycling)"
-            + (f" and {self.memory_env}" if self.memory_env else ""))
+        log(
+            f"  {models}: starting a farm with OCRFARM_MAX_JOBS={NO_RECYCLING} (no recycling)"
+            + (f" and {self.memory_env}" if self.memory_env else "")
+        )
         farm.start()
         start_s = farm.start_seconds
         mix = [image for image in self.images if image.name not in MEMORY_MIX_EXCLUDES] or self.images
@@ -592,15 +690,24 @@ class Bench:
             wall = time.monotonic() - start
         finally:
             farm.stop()
-        result = {"jobs": state["done"], "errors": state["errors"], "wall_s": wall, "extra_env": self.memory_env,
-                  "farm_start_s": round(start_s, 1), "images_per_s": state["done"] / wall,
-                  "images": f"the set less {', '.join(MEMORY_MIX_EXCLUDES)}, each job scaled by a seeded 0.4-1.0",
-                  "samples": samples, "pids": pids_seen,
-                  "recycled": {name: len(pids) - 1 for name, pids in pids_seen.items()}}
+        result = {
+            "jobs": state["done"],
+            "errors": state["errors"],
+            "wall_s": wall,
+            "extra_env": self.memory_env,
+            "farm_start_s": round(start_s, 1),
+            "images_per_s": state["done"] / wall,
+            "images": f"the set less {', '.join(MEMORY_MIX_EXCLUDES)}, each job scaled by a seeded 0.4-1.0",
+            "samples": samples,
+            "pids": pids_seen,
+            "recycled": {name: len(pids) - 1 for name, pids in pids_seen.items()},
+        }
         result["per_worker"] = memory_growth(samples, per_worker_done)
         for name, row in result["per_worker"].items():
-            log(f"    {models} {name}: {row['warm_rss_mb']} MB after warm-up -> {row['end_rss_mb']} MB "
-                f"at the end ({row['growth_percent']:+.1f} %), max {row['max_rss_mb']} MB")
+            log(
+                f"    {models} {name}: {row['warm_rss_mb']} MB after warm-up -> {row['end_rss_mb']} MB "
+                f"at the end ({row['growth_percent']:+.1f} %), max {row['max_rss_mb']} MB"
+            )
         return result
 
     # ---- 7. queue scale ---------------------------------------------------------------------
@@ -608,7 +715,9 @@ class Bench:
     def queue(self) -> dict:
         from bench import queue_scale
 
-        return queue_scale.measure(self.work / "queue", self.counts.queue_depths, self.counts.queue_claims, log)
+        return queue_scale.measure(
+            self.work / "queue", self.counts.queue_depths, self.counts.queue_claims, log
+        )
 
     # ---- 8. baselines -----------------------------------------------------------------------
 
@@ -625,12 +734,33 @@ class Bench:
         engine_models = self.models
         try:
             for _ in range(self.workers):
-                processes.append(spawn(["-m", "bench.baseline", "handshake-worker", "--folder", str(folder),
-                                        "--models", engine_models, "--threads", str(self.threads)], folder))
-            processes.append(spawn(["-m", "bench.baseline", "handshake-front", "--port", str(port),
-                                    "--folder", str(folder)], folder))
-            wait_until(lambda: len(list((folder / "ready").glob("*"))) >= self.workers and healthy(url), 240,
-                       "the handshake baseline to start")
+                processes.append(
+                    spawn(
+                        [
+                            "-m",
+                            "bench.baseline",
+                            "handshake-worker",
+                            "--folder",
+                            str(folder),
+                            "--models",
+                            engine_models,
+                            "--threads",
+                            str(self.threads),
+                        ],
+                        folder,
+                    )
+                )
+            processes.append(
+                spawn(
+                    ["-m", "bench.baseline", "handshake-front", "--port", str(port), "--folder", str(folder)],
+                    folder,
+                )
+            )
+            wait_until(
+                lambda: len(list((folder / "ready").glob("*"))) >= self.workers and healthy(url),
+                240,
+                "the handshake baseline to start",
+            )
             warm = run_load(url, "/v1/ocr", self.jobs(1), 2 * self.workers)
             check_replies(warm, "handshake warm-up")
             latency = self.sequential(url, self.counts.latency_repeats)
@@ -648,10 +778,17 @@ class Bench:
         rate = len(load["replies"]) / load["wall_s"]
         log(f"  handshake: {rate:.2f} images/s, added latency p50 {latency['added_ms']['p50']} ms")
         engine_s = sum(r.ocr_s for r in load["replies"])
-        return {"concurrency": 4 * self.workers, "images": len(load["replies"]), "wall_s": load["wall_s"],
-                "images_per_s": rate, "latency_ms": summary([r.latency for r in load["replies"]], 1000),
-                "engine_s": engine_s, "engine_busy_fraction": engine_s / (load["wall_s"] * self.workers),
-                "idle": latency, "idle_cpu_percent_of_one_core": 100 * idle_cpu / idle_s}
+        return {
+            "concurrency": 4 * self.workers,
+            "images": len(load["replies"]),
+            "wall_s": load["wall_s"],
+            "images_per_s": rate,
+            "latency_ms": summary([r.latency for r in load["replies"]], 1000),
+            "engine_s": engine_s,
+            "engine_busy_fraction": engine_s / (load["wall_s"] * self.workers),
+            "idle": latency,
+            "idle_cpu_percent_of_one_core": 100 * idle_cpu / idle_s,
+        }
 
     def per_request(self) -> dict:
         folder = self.work / "per-request"
@@ -659,8 +796,20 @@ class Bench:
         port = farmctl.free_port()
         url = f"http://127.0.0.1:{port}"
         threads = os.cpu_count() or 1
-        process = spawn(["-m", "bench.baseline", "per-request", "--port", str(port), "--models", self.models,
-                         "--threads", str(threads)], folder)
+        process = spawn(
+            [
+                "-m",
+                "bench.baseline",
+                "per-request",
+                "--port",
+                str(port),
+                "--models",
+                self.models,
+                "--threads",
+                str(threads),
+            ],
+            folder,
+        )
         try:
             wait_until(lambda: healthy(url), 120, "the per-request baseline to start")
             jobs = self.jobs(self.counts.per_request_passes)
@@ -672,10 +821,15 @@ class Bench:
         replies = load["replies"]
         rate = len(replies) / load["wall_s"]
         log(f"  per-request model: {rate:.2f} images/s")
-        return {"engine_threads": threads, "images": len(replies), "wall_s": load["wall_s"], "images_per_s": rate,
-                "latency_ms": summary([r.latency for r in replies], 1000),
-                "build_ms": summary([r.body["timings"]["build_s"] for r in replies], 1000),
-                "ocr_ms": summary([r.ocr_s for r in replies], 1000)}
+        return {
+            "engine_threads": threads,
+            "images": len(replies),
+            "wall_s": load["wall_s"],
+            "images_per_s": rate,
+            "latency_ms": summary([r.latency for r in replies], 1000),
+            "build_ms": summary([r.body["timings"]["build_s"] for r in replies], 1000),
+            "ocr_ms": summary([r.ocr_s for r in replies], 1000),
+        }
 
     def sequential(self, url: str, repeats: int) -> dict:
         conn = Connection(url)
@@ -684,7 +838,9 @@ class Bench:
             for i in self.order:
                 image = self.images[i]
                 time.sleep(0.3)
-                reply = post_image(conn, "/v1/ocr", len(rows), image.filename, multipart(image.filename, image.data))
+                reply = post_image(
+                    conn, "/v1/ocr", len(rows), image.filename, multipart(image.filename, image.data)
+                )
                 if reply.status != 200:
                     raise RuntimeError(f"{image.filename}: HTTP {reply.status}: {reply.body}")
                 rows.append(reply.latency - reply.ocr_s)
@@ -693,6 +849,7 @@ class Bench:
 
 
 # ---- helpers ------------------------------------------------------------------------------------
+
 
 def check_replies(load: dict, what: str) -> None:
     bad = [r for r in load["replies"] if r.status != 200]
@@ -705,16 +862,25 @@ def memory_growth(samples: list[dict], per_worker_done: dict[str, int]) -> dict:
     """Per worker: RSS when it had done 10 % of its jobs (warm-up), at the end, and the growth between."""
     out = {}
     for name, total in sorted(per_worker_done.items()):
-        series = [(row["workers"][name]["jobs"], row["workers"][name]["rss_mb"]) for row in samples
-                  if name in row["workers"]]
+        series = [
+            (row["workers"][name]["jobs"], row["workers"][name]["rss_mb"])
+            for row in samples
+            if name in row["workers"]
+        ]
         if not series:
             continue
         warm_jobs = max(1, total // 10)
         warm = next((rss for jobs, rss in series if jobs >= warm_jobs), series[-1][1])
         tail = [rss for jobs, rss in series if jobs >= total * 0.95] or [series[-1][1]]
         end = sum(tail) / len(tail)
-        out[name] = {"jobs": total, "warm_up_jobs": warm_jobs, "warm_rss_mb": warm, "end_rss_mb": round(end, 1),
-                     "max_rss_mb": max(rss for _, rss in series), "growth_percent": 100 * (end - warm) / warm}
+        out[name] = {
+            "jobs": total,
+            "warm_up_jobs": warm_jobs,
+            "warm_rss_mb": warm,
+            "end_rss_mb": round(end, 1),
+            "max_rss_mb": max(rss for _, rss in series),
+            "growth_percent": 100 * (end - warm) / warm,
+        }
     return out
 
 
@@ -742,9 +908,15 @@ def machine() -> dict:
 
 
 def spawn(args: list[str], folder: Path) -> subprocess.Popen:
-    log_file = open(folder / "baseline.log", "ab")
-    return subprocess.Popen([sys.executable, *args], cwd=farmctl.ROOT, stdout=log_file, stderr=subprocess.STDOUT,
-                            start_new_session=True, env={**os.environ, "PYTHONPATH": str(farmctl.ROOT)})
+    log_file = open(folder / "baseline.log", "ab")  # noqa: SIM115 - held open for the child process's lifetime
+    return subprocess.Popen(
+        [sys.executable, *args],
+        cwd=farmctl.ROOT,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env={**os.environ, "PYTHONPATH": str(farmctl.ROOT)},
+    )
 
 
 def stop_process(process: subprocess.Popen) -> None:

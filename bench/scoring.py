@@ -54,12 +54,14 @@ def squeeze(text: str) -> str:
 
 def is_cjk(char: str) -> bool:
     code = ord(char)
-    return (0x3040 <= code <= 0x30FF  # hiragana, katakana
-            or 0x3400 <= code <= 0x4DBF  # CJK extension A
-            or 0x4E00 <= code <= 0x9FFF  # CJK unified ideographs
-            or 0xF900 <= code <= 0xFAFF  # CJK compatibility ideographs
-            or 0xAC00 <= code <= 0xD7AF  # Hangul syllables
-            or 0x20000 <= code <= 0x2FA1F)  # CJK extensions B and beyond
+    return (
+        0x3040 <= code <= 0x30FF  # hiragana, katakana
+        or 0x3400 <= code <= 0x4DBF  # CJK extension A
+        or 0x4E00 <= code <= 0x9FFF  # CJK unified ideographs
+        or 0xF900 <= code <= 0xFAFF  # CJK compatibility ideographs
+        or 0xAC00 <= code <= 0xD7AF  # Hangul syllables
+        or 0x20000 <= code <= 0x2FA1F
+    )  # CJK extensions B and beyond
 
 
 def _strip_punctuation(token: str) -> str:
@@ -121,7 +123,11 @@ def order_like_reference(reference_lines: Sequence[str], engine_lines: Sequence[
         where = fuzz.partial_ratio_alignment(text, free)
         placed.append((where.dest_start, index))
         if where.score > 0 and where.dest_end > where.dest_start:
-            free = free[:where.dest_start] + _CLAIMED * (where.dest_end - where.dest_start) + free[where.dest_end:]
+            free = (
+                free[: where.dest_start]
+                + _CLAIMED * (where.dest_end - where.dest_start)
+                + free[where.dest_end :]
+            )
     return [engine_lines[index] for _, index in sorted(placed)]
 
 
@@ -228,7 +234,7 @@ def score_page(reference: Sequence[tuple[str, str]], engine_lines: Sequence[str]
         piece = squeeze(text)
         a, b = bound[start], bound[start + len(piece)]
         start += len(piece)
-        read_as = joined[origin[a]:origin[b - 1] + 1] if b > a else ""
+        read_as = joined[origin[a] : origin[b - 1] + 1] if b > a else ""
         best = 1.0
         if engine_squeezed:
             match = process.extractOne(piece, engine_squeezed, scorer=Levenshtein.distance)
@@ -239,12 +245,27 @@ def score_page(reference: Sequence[tuple[str, str]], engine_lines: Sequence[str]
             if available[word] > 0:
                 available[word] -= 1
                 found += 1
-        scores.append(LineScore(text, lang, len(piece), Levenshtein.distance(piece, hyp[a:b]), read_as, best,
-                                len(line_words), found))
-    return PageScore(chars=len(ref), edits=sum(s.edits for s in scores),
-                     edits_ordered=Levenshtein.distance(ref, ordered),
-                     words=sum(s.words for s in scores), words_found=sum(s.words_found for s in scores),
-                     lines=tuple(scores), engine_lines=len(engine_lines))
+        scores.append(
+            LineScore(
+                text,
+                lang,
+                len(piece),
+                Levenshtein.distance(piece, hyp[a:b]),
+                read_as,
+                best,
+                len(line_words),
+                found,
+            )
+        )
+    return PageScore(
+        chars=len(ref),
+        edits=sum(s.edits for s in scores),
+        edits_ordered=Levenshtein.distance(ref, ordered),
+        words=sum(s.words for s in scores),
+        words_found=sum(s.words_found for s in scores),
+        lines=tuple(scores),
+        engine_lines=len(engine_lines),
+    )
 
 
 @dataclasses.dataclass
@@ -281,8 +302,13 @@ class Totals:
         self.lines_read += line.read
 
     def figures(self) -> dict:
-        return {"pages": self.pages, "chars": self.chars, "lines": self.lines, "words": self.words,
-                "cer": self.edits / self.chars if self.chars else None,
-                "cer_ordered": self.edits_ordered / self.chars if self.chars and self.pages else None,
-                "word_recall": self.words_found / self.words if self.words else None,
-                "line_recall": self.lines_read / self.lines if self.lines else None}
+        return {
+            "pages": self.pages,
+            "chars": self.chars,
+            "lines": self.lines,
+            "words": self.words,
+            "cer": self.edits / self.chars if self.chars else None,
+            "cer_ordered": self.edits_ordered / self.chars if self.chars and self.pages else None,
+            "word_recall": self.words_found / self.words if self.words else None,
+            "line_recall": self.lines_read / self.lines if self.lines else None,
+        }

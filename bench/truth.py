@@ -43,8 +43,16 @@ FONTS = {
 
 # Language codes of the reference lines, and Tesseract's traineddata for each. "mul" (a real page in
 # several Latin-script languages) gets every Latin-script language installed.
-TESSERACT_LANGS = {"en": "eng", "zh": "chi_sim", "fr": "fra", "de": "deu", "es": "spa", "pl": "pol", "ja": "jpn",
-                   "mul": "eng+fra+deu+spa+pol"}
+TESSERACT_LANGS = {
+    "en": "eng",
+    "zh": "chi_sim",
+    "fr": "fra",
+    "de": "deu",
+    "es": "spa",
+    "pl": "pol",
+    "ja": "jpn",
+    "mul": "eng+fra+deu+spa+pol",
+}
 
 
 class GroundTruthError(Exception):
@@ -70,9 +78,16 @@ class Sample:
         return tuple(seen)
 
     def describe(self) -> dict:
-        return {"name": self.name, "class": self.cls, "origin": self.origin, "description": self.description,
-                "bytes": len(self.data), "lines": len(self.lines), "languages": list(self.languages),
-                "sha256": hashlib.sha256(self.data).hexdigest()[:16]}
+        return {
+            "name": self.name,
+            "class": self.cls,
+            "origin": self.origin,
+            "description": self.description,
+            "bytes": len(self.data),
+            "lines": len(self.lines),
+            "languages": list(self.languages),
+            "sha256": hashlib.sha256(self.data).hexdigest()[:16],
+        }
 
 
 # ---- fonts and drawing ---------------------------------------------------------------------------
@@ -85,8 +100,10 @@ def font(name: str, size: int) -> ImageFont.FreeTypeFont:
     key = (name, size)
     if key not in _font_cache:
         if not Path(path).is_file():
-            raise GroundTruthError(f"font {path} is missing: install the Debian package {package} "
-                                   "(scripts/system-packages installs it)")
+            raise GroundTruthError(
+                f"font {path} is missing: install the Debian package {package} "
+                "(scripts/system-packages installs it)"
+            )
         _font_cache[key] = ImageFont.truetype(path, size)
     return _font_cache[key]
 
@@ -105,8 +122,16 @@ class Canvas:
         self.paper = paper
         self.lines: list[tuple[float, float, str, str]] = []  # (y, x, text, lang)
 
-    def text(self, x: float, y: float, text: str, face: ImageFont.FreeTypeFont, lang: str = "en",
-             ink=(20, 20, 20), upside_down: bool = False) -> None:
+    def text(
+        self,
+        x: float,
+        y: float,
+        text: str,
+        face: ImageFont.FreeTypeFont,
+        lang: str = "en",
+        ink=(20, 20, 20),
+        upside_down: bool = False,
+    ) -> None:
         width = face.getlength(text)
         if x + width > self.image.width or y + face.size > self.image.height:
             # A generator bug, not a case to score: the reference would hold text that is not there.
@@ -120,8 +145,16 @@ class Canvas:
             self.draw.text((x, y), text, fill=ink, font=face)
         self.lines.append((y, x, text, lang))
 
-    def column(self, x: float, y: float, texts: list[str], face, lang: str = "en", spacing: float = 1.6,
-               ink=(20, 20, 20)) -> float:
+    def column(
+        self,
+        x: float,
+        y: float,
+        texts: list[str],
+        face,
+        lang: str = "en",
+        spacing: float = 1.6,
+        ink=(20, 20, 20),
+    ) -> float:
         for text in texts:
             self.text(x, y, text, face, lang, ink)
             y += face.size * spacing
@@ -198,81 +231,148 @@ EN_SENTENCES = (
     "The annual general meeting is held in March, and all members are welcome to attend.",
     "Water consumption fell by {pct} percent after the new pipes were installed.",
 )
-EN_HEADINGS = ("Annual Report", "Notice to Customers", "Minutes of the Meeting", "Delivery Terms",
-               "Information for Visitors", "Project Summary")
+EN_HEADINGS = (
+    "Annual Report",
+    "Notice to Customers",
+    "Minutes of the Meeting",
+    "Delivery Terms",
+    "Information for Visitors",
+    "Project Summary",
+)
 
 ZH_SENTENCES = (
-    "本公司将于下个月起调整营业时间，请各位顾客留意。", "会议定于星期三上午九点在三楼会议室举行。",
-    "请在收到货物后七天内确认订单信息是否正确。", "本报告总结了今年第一季度的销售情况和主要问题。",
-    "由于天气原因，部分航班可能会延误或取消。", "图书馆在考试期间延长开放时间至晚上十点。",
-    "所有员工必须参加每年一次的安全培训。", "如有任何疑问，请拨打客服电话与我们联系。",
-    "新的交通规则将从下周一开始正式实施。", "我们感谢您的支持，并期待与您继续合作。",
-    "该项目的预算已经通过审批，预计明年完成。", "请保持公共场所的清洁，不要随地乱扔垃圾。",
-    "城市北部的新公园已经对市民免费开放。", "本店所有商品均可在三十天内无理由退换。",
-    "学校将组织学生参观博物馆和科学中心。", "公司今年的利润比去年增长了百分之十二。",
-    "请将填写好的申请表交到一楼服务台。", "火车站到机场的大巴每二十分钟一班。",
-    "医生建议每天多喝水，并保持足够的睡眠。", "这座桥梁正在维修，车辆需要绕行。",
-    "欢迎参加本周六举办的社区文化活动。", "网上银行系统将在今晚进行例行维护。",
-    "订单编号为{ref}，请妥善保管。", "本月共发出{n}件包裹，比上月增加了{pct}%。",
+    "本公司将于下个月起调整营业时间，请各位顾客留意。",
+    "会议定于星期三上午九点在三楼会议室举行。",
+    "请在收到货物后七天内确认订单信息是否正确。",
+    "本报告总结了今年第一季度的销售情况和主要问题。",
+    "由于天气原因，部分航班可能会延误或取消。",
+    "图书馆在考试期间延长开放时间至晚上十点。",
+    "所有员工必须参加每年一次的安全培训。",
+    "如有任何疑问，请拨打客服电话与我们联系。",
+    "新的交通规则将从下周一开始正式实施。",
+    "我们感谢您的支持，并期待与您继续合作。",
+    "该项目的预算已经通过审批，预计明年完成。",
+    "请保持公共场所的清洁，不要随地乱扔垃圾。",
+    "城市北部的新公园已经对市民免费开放。",
+    "本店所有商品均可在三十天内无理由退换。",
+    "学校将组织学生参观博物馆和科学中心。",
+    "公司今年的利润比去年增长了百分之十二。",
+    "请将填写好的申请表交到一楼服务台。",
+    "火车站到机场的大巴每二十分钟一班。",
+    "医生建议每天多喝水，并保持足够的睡眠。",
+    "这座桥梁正在维修，车辆需要绕行。",
+    "欢迎参加本周六举办的社区文化活动。",
+    "网上银行系统将在今晚进行例行维护。",
+    "订单编号为{ref}，请妥善保管。",
+    "本月共发出{n}件包裹，比上月增加了{pct}%。",
 )
 ZH_HEADINGS = ("年度工作报告", "顾客须知", "会议纪要")
 
 LANG_SENTENCES = {
-    "fr": ("Le marché de la place centrale est ouvert tous les samedis matin.",
-           "Veuillez présenter votre billet à l'entrée du musée.",
-           "La réunion du comité a été reportée à la semaine prochaine.",
-           "Nous espérons que vous avez passé un agréable séjour à l'hôtel.",
-           "Les élèves étudient la géographie et l'histoire de la région.",
-           "Ce produit doit être conservé à l'abri de la lumière et de la chaleur.",
-           "Le théâtre présente une pièce très appréciée du public.",
-           "Où se trouve la gare la plus proche, s'il vous plaît ?"),
-    "de": ("Die Öffnungszeiten gelten auch an Feiertagen.",
-           "Bitte schließen Sie die Tür, wenn Sie den Raum verlassen.",
-           "Der Zug nach München fährt heute von Gleis drei ab.",
-           "Für Rückfragen stehen wir Ihnen gern zur Verfügung.",
-           "Die Straße ist wegen Bauarbeiten bis Ende März gesperrt.",
-           "Größere Bestellungen werden innerhalb von zwei Wochen geliefert.",
-           "Wir wünschen Ihnen frohe Feiertage und einen guten Übergang.",
-           "Das Museum zeigt Gemälde aus dem achtzehnten Jahrhundert."),
-    "es": ("La biblioteca estará cerrada el próximo lunes por mantenimiento.",
-           "¿Dónde está la estación de autobuses más cercana?",
-           "El niño aprendió a nadar el verano pasado.",
-           "Por favor, espere su turno en la sala de atención.",
-           "Los resultados del análisis estarán disponibles mañana.",
-           "La reunión comenzará a las diez en la oficina de dirección.",
-           "¡Bienvenidos a nuestra exposición de fotografía!",
-           "El pago se realizará en efectivo o con tarjeta de crédito."),
-    "pl": ("Zażółć gęślą jaźń.",
-           "Pociąg do Krakowa odjeżdża z peronu drugiego.",
-           "Proszę zamknąć drzwi po wyjściu z pokoju.",
-           "Sklep jest czynny od poniedziałku do soboty.",
-           "Dziękujemy za zakupy i zapraszamy ponownie.",
-           "Wejście na teren budowy jest surowo zabronione.",
-           "Spotkanie odbędzie się w środę o godzinie dziesiątej.",
-           "Łódź jest trzecim co do wielkości miastem w Polsce."),
-    "ja": ("本日は営業時間を短縮しております。", "会議は午後三時から始まります。",
-           "駅の東口を出て右に曲がってください。", "お支払いは現金またはカードでお願いします。",
-           "この電車は東京行きの急行です。", "ご来店いただき、ありがとうございました。",
-           "図書館は月曜日が休みです。", "詳しくは係員にお尋ねください。",
-           "新しい商品が入荷しました。", "足元にご注意ください。"),
+    "fr": (
+        "Le marché de la place centrale est ouvert tous les samedis matin.",
+        "Veuillez présenter votre billet à l'entrée du musée.",
+        "La réunion du comité a été reportée à la semaine prochaine.",
+        "Nous espérons que vous avez passé un agréable séjour à l'hôtel.",
+        "Les élèves étudient la géographie et l'histoire de la région.",
+        "Ce produit doit être conservé à l'abri de la lumière et de la chaleur.",
+        "Le théâtre présente une pièce très appréciée du public.",
+        "Où se trouve la gare la plus proche, s'il vous plaît ?",
+    ),
+    "de": (
+        "Die Öffnungszeiten gelten auch an Feiertagen.",
+        "Bitte schließen Sie die Tür, wenn Sie den Raum verlassen.",
+        "Der Zug nach München fährt heute von Gleis drei ab.",
+        "Für Rückfragen stehen wir Ihnen gern zur Verfügung.",
+        "Die Straße ist wegen Bauarbeiten bis Ende März gesperrt.",
+        "Größere Bestellungen werden innerhalb von zwei Wochen geliefert.",
+        "Wir wünschen Ihnen frohe Feiertage und einen guten Übergang.",
+        "Das Museum zeigt Gemälde aus dem achtzehnten Jahrhundert.",
+    ),
+    "es": (
+        "La biblioteca estará cerrada el próximo lunes por mantenimiento.",
+        "¿Dónde está la estación de autobuses más cercana?",
+        "El niño aprendió a nadar el verano pasado.",
+        "Por favor, espere su turno en la sala de atención.",
+        "Los resultados del análisis estarán disponibles mañana.",
+        "La reunión comenzará a las diez en la oficina de dirección.",
+        "¡Bienvenidos a nuestra exposición de fotografía!",
+        "El pago se realizará en efectivo o con tarjeta de crédito.",
+    ),
+    "pl": (
+        "Zażółć gęślą jaźń.",
+        "Pociąg do Krakowa odjeżdża z peronu drugiego.",
+        "Proszę zamknąć drzwi po wyjściu z pokoju.",
+        "Sklep jest czynny od poniedziałku do soboty.",
+        "Dziękujemy za zakupy i zapraszamy ponownie.",
+        "Wejście na teren budowy jest surowo zabronione.",
+        "Spotkanie odbędzie się w środę o godzinie dziesiątej.",
+        "Łódź jest trzecim co do wielkości miastem w Polsce.",
+    ),
+    "ja": (
+        "本日は営業時間を短縮しております。",
+        "会議は午後三時から始まります。",
+        "駅の東口を出て右に曲がってください。",
+        "お支払いは現金またはカードでお願いします。",
+        "この電車は東京行きの急行です。",
+        "ご来店いただき、ありがとうございました。",
+        "図書館は月曜日が休みです。",
+        "詳しくは係員にお尋ねください。",
+        "新しい商品が入荷しました。",
+        "足元にご注意ください。",
+    ),
 }
 
-ITEMS = ("Milk 1L", "Bread wholemeal", "Eggs 10 pack", "Apples 1kg", "Coffee beans 500g", "Butter 250g",
-         "Orange juice", "Cheddar cheese", "Tomatoes", "Rice 2kg", "Pasta 500g", "Olive oil 0.75L", "Bananas",
-         "Yoghurt natural", "Chocolate bar", "Toothpaste", "Dish soap", "Paper towels", "Green tea",
-         "Oat flakes 1kg")
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December")
+ITEMS = (
+    "Milk 1L",
+    "Bread wholemeal",
+    "Eggs 10 pack",
+    "Apples 1kg",
+    "Coffee beans 500g",
+    "Butter 250g",
+    "Orange juice",
+    "Cheddar cheese",
+    "Tomatoes",
+    "Rice 2kg",
+    "Pasta 500g",
+    "Olive oil 0.75L",
+    "Bananas",
+    "Yoghurt natural",
+    "Chocolate bar",
+    "Toothpaste",
+    "Dish soap",
+    "Paper towels",
+    "Green tea",
+    "Oat flakes 1kg",
+)
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 def _fill(template: str, rng: np.random.Generator) -> str:
     day, month = int(rng.integers(1, 29)), str(rng.choice(MONTHS))
     values = {
-        "date": f"{day} {month} 2026", "date2": f"{min(28, day + 3)} {month} 2026",
+        "date": f"{day} {month} 2026",
+        "date2": f"{min(28, day + 3)} {month} 2026",
         "time": f"{rng.integers(7, 18)}:{rng.choice(['00', '15', '30', '45'])}",
         "phone": f"0{rng.integers(20, 99)} {rng.integers(1000, 9999)} {rng.integers(1000, 9999)}",
-        "n": f"{rng.integers(12, 4800)}", "pct": f"{rng.integers(2, 40)}", "room": f"B{rng.integers(101, 420)}",
-        "money": f"${rng.integers(5, 250)}.{rng.integers(0, 100):02d}", "mins": f"{rng.choice([10, 15, 20, 30])}",
+        "n": f"{rng.integers(12, 4800)}",
+        "pct": f"{rng.integers(2, 40)}",
+        "room": f"B{rng.integers(101, 420)}",
+        "money": f"${rng.integers(5, 250)}.{rng.integers(0, 100):02d}",
+        "mins": f"{rng.choice([10, 15, 20, 30])}",
         "ref": f"{rng.choice(list('ABCDEFGHKLMNPRSTX'))}{rng.integers(10000, 99999)}-{rng.integers(10, 99)}",
     }
     return template.format(**values)
@@ -362,12 +462,22 @@ def receipt(rng, face_name: str, items: int) -> Canvas:
     picked = [ITEMS[int(i)] for i in rng.choice(len(ITEMS), size=items, replace=False)]
     prices = [int(rng.integers(49, 1599)) for _ in picked]
     total = sum(prices)
-    rows = [shop.center(chars).rstrip(), f"{rng.integers(1, 250)} High Street".center(chars).rstrip(),
-            f"2026-{rng.integers(1, 13):02d}-{rng.integers(1, 29):02d} {rng.integers(8, 21):02d}:"
-            f"{rng.integers(0, 60):02d}   Till {rng.integers(1, 9)}", ""]
-    rows += [f"{name:<{chars - 9}}{price / 100:>9.2f}" for name, price in zip(picked, prices)]
-    rows += ["", f"{'TOTAL':<{chars - 9}}{total / 100:>9.2f}", f"{'CARD':<{chars - 9}}{total / 100:>9.2f}",
-             f"VAT included {total * 0.2 / 100:.2f}", "", "Thank you for shopping".center(chars).rstrip()]
+    rows = [
+        shop.center(chars).rstrip(),
+        f"{rng.integers(1, 250)} High Street".center(chars).rstrip(),
+        f"2026-{rng.integers(1, 13):02d}-{rng.integers(1, 29):02d} {rng.integers(8, 21):02d}:"
+        f"{rng.integers(0, 60):02d}   Till {rng.integers(1, 9)}",
+        "",
+    ]
+    rows += [f"{name:<{chars - 9}}{price / 100:>9.2f}" for name, price in zip(picked, prices, strict=True)]
+    rows += [
+        "",
+        f"{'TOTAL':<{chars - 9}}{total / 100:>9.2f}",
+        f"{'CARD':<{chars - 9}}{total / 100:>9.2f}",
+        f"VAT included {total * 0.2 / 100:.2f}",
+        "",
+        "Thank you for shopping".center(chars).rstrip(),
+    ]
     height = 60 + int(len(rows) * size * 1.5) + 40
     canvas = Canvas(width, height, paper=(246, 244, 236))
     y = 40
@@ -383,10 +493,18 @@ def card(rng, turned: bool = False) -> Canvas:
     last = str(rng.choice(["Fischer", "Morgan", "Clarke", "Novak", "Bennett", "Walsh"]))
     canvas = Canvas(900, 520, paper=(252, 252, 250))
     canvas.text(50, 50, f"{first} {last}", font("lib-sans-bold", 48))
-    canvas.column(50, 130, [str(rng.choice(["Sales Manager", "Senior Engineer", "Project Lead", "Accountant"])),
-                            f"Phone {_fill('{phone}', rng)}",
-                            f"{first.lower()}.{last.lower()}@example.com",
-                            f"{rng.integers(2, 200)} Market Street, Bristol"], font("lib-sans", 30), spacing=1.7)
+    canvas.column(
+        50,
+        130,
+        [
+            str(rng.choice(["Sales Manager", "Senior Engineer", "Project Lead", "Accountant"])),
+            f"Phone {_fill('{phone}', rng)}",
+            f"{first.lower()}.{last.lower()}@example.com",
+            f"{rng.integers(2, 200)} Market Street, Bristol",
+        ],
+        font("lib-sans", 30),
+        spacing=1.7,
+    )
     return canvas
 
 
@@ -402,27 +520,44 @@ def notice(rng) -> Canvas:
 def small_labels(rng) -> list[tuple[str, str, Canvas]]:
     out = []
     tag = Canvas(300, 130, paper=(255, 255, 255))
-    tag.text(12, 10, str(rng.choice(["Organic Apples", "Fresh Carrots", "Red Peppers"])), font("lib-sans-bold", 20))
+    tag.text(
+        12, 10, str(rng.choice(["Organic Apples", "Fresh Carrots", "Red Peppers"])), font("lib-sans-bold", 20)
+    )
     tag.text(12, 44, f"${rng.integers(1, 9)}.{rng.integers(0, 100):02d} / kg", font("lib-sans-bold", 28))
     tag.text(12, 90, f"Item {rng.integers(10000, 99999)}  Origin: Spain", font("lib-sans", 13))
     out.append(("small-price-tag", "a price tag: 13 to 28 px text", tag))
     label = Canvas(420, 150, paper=(255, 255, 250))
-    label.column(14, 12, [f"Ms {rng.choice(['Laura', 'Emma', 'Grace'])} {rng.choice(['Hughes', 'Turner', 'Price'])}",
-                          f"{rng.integers(2, 99)} Willow Lane, Flat {rng.integers(1, 20)}",
-                          f"Leeds LS{rng.integers(1, 28)} {rng.integers(1, 9)}AB", "United Kingdom"],
-                 font("sans", 15), spacing=1.8)
+    label.column(
+        14,
+        12,
+        [
+            f"Ms {rng.choice(['Laura', 'Emma', 'Grace'])} {rng.choice(['Hughes', 'Turner', 'Price'])}",
+            f"{rng.integers(2, 99)} Willow Lane, Flat {rng.integers(1, 20)}",
+            f"Leeds LS{rng.integers(1, 28)} {rng.integers(1, 9)}AB",
+            "United Kingdom",
+        ],
+        font("sans", 15),
+        spacing=1.8,
+    )
     out.append(("small-address", "an address label, 15 px text", label))
     product = Canvas(520, 110, paper=(250, 248, 240))
     face = font("lib-sans", 12)
-    ingredients = ("Ingredients: wheat flour, water, sunflower oil, salt, yeast, sugar, barley malt extract, "
-                   f"flour treatment agent. Best before {rng.integers(1, 29)} {rng.choice(MONTHS)} 2026. "
-                   "Store in a cool dry place. Once opened, eat within two days.")
+    ingredients = (
+        "Ingredients: wheat flour, water, sunflower oil, salt, yeast, sugar, barley malt extract, "
+        f"flour treatment agent. Best before {rng.integers(1, 29)} {rng.choice(MONTHS)} 2026. "
+        "Store in a cool dry place. Once opened, eat within two days."
+    )
     product.text(12, 10, "Seeded Farmhouse Loaf 800g", font("lib-sans-bold", 16))
     product.column(12, 40, wrap(ingredients, face, 490), face, spacing=1.6)
     out.append(("small-ingredients", "product label, 12 px ingredients", product))
     caption = Canvas(700, 60, paper=(255, 255, 255))
-    caption.text(10, 10, f"Figure {rng.integers(2, 12)}: monthly deliveries by region, {rng.integers(2019, 2026)} "
-                         "to 2026 (thousands)", font("serif", 11))
+    caption.text(
+        10,
+        10,
+        f"Figure {rng.integers(2, 12)}: monthly deliveries by region, {rng.integers(2019, 2026)} "
+        "to 2026 (thousands)",
+        font("serif", 11),
+    )
     caption.text(10, 32, f"Source: company records, page {rng.integers(10, 200)}", font("serif", 10))
     out.append(("small-caption", "a figure caption, 10 and 11 px serif", caption))
     return out
@@ -430,17 +565,20 @@ def small_labels(rng) -> list[tuple[str, str, Canvas]]:
 
 def sign(words: list[str], face_name: str, paper, ink, width: int = 1100, height: int = 400) -> Canvas:
     canvas = Canvas(width, height, paper=paper)
-    sizes = [fitting_size(face_name, text, width - 120, 130 if i == 0 else 80) for i, text in enumerate(words)]
+    sizes = [
+        fitting_size(face_name, text, width - 120, 130 if i == 0 else 80) for i, text in enumerate(words)
+    ]
     y = (height - sum(s * 1.3 for s in sizes)) / 2
-    for text, size in zip(words, sizes):
+    for text, size in zip(words, sizes, strict=True):
         face = font(face_name, size)
         canvas.text((width - face.getlength(text)) / 2, y, text, face, ink=ink)
         y += size * 1.3
     return canvas
 
 
-def languages_page(rng, langs: list[str], face_name: str, size: int, lines: int, width: int = 1240,
-                   height: int = 1000) -> Canvas:
+def languages_page(
+    rng, langs: list[str], face_name: str, size: int, lines: int, width: int = 1240, height: int = 1000
+) -> Canvas:
     """One sentence per line, the languages taken in turn; each line is labelled with its language."""
     canvas = Canvas(width, height)
     pools = {lang: list(rng.permutation(len(LANG_SENTENCES[lang]))) for lang in langs}
@@ -475,10 +613,26 @@ def drawn_set(seed: int = SEED) -> list[Sample]:
     def rng_for(name: str) -> np.random.Generator:
         return np.random.default_rng([seed, int(hashlib.sha256(name.encode()).hexdigest()[:8], 16)])
 
-    def add(name: str, cls: str, description: str, image: np.ndarray, fmt: str, canvas: Canvas, quality=85,
-            truth=None):
-        out.append(Sample(name, cls, "drawn", description, _encode(image, fmt, quality),
-                          truth if truth is not None else canvas.truth()))
+    def add(
+        name: str,
+        cls: str,
+        description: str,
+        image: np.ndarray,
+        fmt: str,
+        canvas: Canvas,
+        quality=85,
+        truth=None,
+    ):
+        out.append(
+            Sample(
+                name,
+                cls,
+                "drawn",
+                description,
+                _encode(image, fmt, quality),
+                truth if truth is not None else canvas.truth(),
+            )
+        )
 
     # page-en: A4 at 150 dpi, one column; long lines are where the angle classifier fails.
     c = page_en(rng_for("page-en-sans"), "sans", 24, 12)
@@ -487,48 +641,100 @@ def drawn_set(seed: int = SEED) -> list[Sample]:
     add("page-en-serif", "page-en", "A4, Liberation Serif 30 px, clean", c.bgr(), "PNG", c)
     r = rng_for("page-en-scan")
     c = page_en(r, "serif", 24, 12)
-    add("page-en-scan", "page-en", "A4, DejaVu Serif 24 px, scanned: slight blur and noise",
-        _noise(_blur(c.bgr(), 0.6), r, 5), "JPEG", c, quality=88)
+    add(
+        "page-en-scan",
+        "page-en",
+        "A4, DejaVu Serif 24 px, scanned: slight blur and noise",
+        _noise(_blur(c.bgr(), 0.6), r, 5),
+        "JPEG",
+        c,
+        quality=88,
+    )
     c = page_columns(rng_for("page-en-columns"))
-    add("page-en-columns", "page-en", "A4 in two columns, Liberation Sans 22 px (read left, then right)",
-        c.bgr(), "PNG", c)
+    add(
+        "page-en-columns",
+        "page-en",
+        "A4 in two columns, Liberation Sans 22 px (read left, then right)",
+        c.bgr(),
+        "PNG",
+        c,
+    )
     # page-zh
     c = page_zh(rng_for("page-zh-clean"), 26)
     add("page-zh-clean", "page-zh", "A4 Chinese, WenQuanYi Zen Hei 26 px, clean", c.bgr(), "PNG", c)
     r = rng_for("page-zh-scan")
     c = page_zh(r, 24, height=1200)
-    add("page-zh-scan", "page-zh", "Chinese, 24 px, scanned: slight blur and noise",
-        _noise(_blur(c.bgr(), 0.7), r, 6), "JPEG", c)
+    add(
+        "page-zh-scan",
+        "page-zh",
+        "Chinese, 24 px, scanned: slight blur and noise",
+        _noise(_blur(c.bgr(), 0.7), r, 6),
+        "JPEG",
+        c,
+    )
     # receipt
     c = receipt(rng_for("receipt-mono"), "mono", 9)
     add("receipt-mono", "receipt", "till receipt, DejaVu Sans Mono, clean", c.bgr(), "PNG", c)
     r = rng_for("receipt-photo-2")
     c = receipt(r, "lib-mono", 12)
-    add("receipt-photo-2", "receipt", "till receipt photographed: perspective, light, blur, noise",
-        _noise(_blur(_light(_perspective(c.bgr(), 760, 1300, r, 0.04), r, 0.7), 0.9), r, 5), "JPEG", c)
+    add(
+        "receipt-photo-2",
+        "receipt",
+        "till receipt photographed: perspective, light, blur, noise",
+        _noise(_blur(_light(_perspective(c.bgr(), 760, 1300, r, 0.04), r, 0.7), 0.9), r, 5),
+        "JPEG",
+        c,
+    )
     r = rng_for("receipt-faded")
     c = receipt(r, "mono", 7)
     faded = cv2.addWeighted(c.bgr(), 0.45, np.full_like(c.bgr(), 250), 0.55, 0)
-    add("receipt-faded", "receipt", "faded thermal print: low contrast, noise", _noise(faded, r, 6), "JPEG", c)
+    add(
+        "receipt-faded", "receipt", "faded thermal print: low contrast, noise", _noise(faded, r, 6), "JPEG", c
+    )
     # photo
     r = rng_for("photo-letter")
     c = page_en(r, "lib-serif", 30, 5)
-    add("photo-letter", "photo", "an A4 letter photographed at an angle: perspective, light, blur, noise",
-        _noise(_blur(_light(_perspective(c.bgr(), 1400, 1700, r, 0.04), r, 0.7), 1.0), r, 5), "JPEG", c)
+    add(
+        "photo-letter",
+        "photo",
+        "an A4 letter photographed at an angle: perspective, light, blur, noise",
+        _noise(_blur(_light(_perspective(c.bgr(), 1400, 1700, r, 0.04), r, 0.7), 1.0), r, 5),
+        "JPEG",
+        c,
+    )
     r = rng_for("photo-card")
     c = card(r)
-    add("photo-card", "photo", "business card at an angle, uneven light, noise",
-        _noise(_light(_perspective(c.bgr(), 1000, 700, r, 0.06), r, 0.6), r, 6), "JPEG", c)
+    add(
+        "photo-card",
+        "photo",
+        "business card at an angle, uneven light, noise",
+        _noise(_light(_perspective(c.bgr(), 1000, 700, r, 0.06), r, 0.6), r, 6),
+        "JPEG",
+        c,
+    )
     r = rng_for("photo-notice")
     c = notice(r)
-    add("photo-notice", "photo", "a notice on a wall: perspective, strong blur, light",
-        _blur(_light(_perspective(c.bgr(), 1200, 900, r, 0.05), r, 0.8), 1.8), "JPEG", c, quality=75)
+    add(
+        "photo-notice",
+        "photo",
+        "a notice on a wall: perspective, strong blur, light",
+        _blur(_light(_perspective(c.bgr(), 1200, 900, r, 0.05), r, 0.8), 1.8),
+        "JPEG",
+        c,
+        quality=75,
+    )
     r = rng_for("photo-dim")
     c = notice(r)
     dim = (c.bgr().astype(np.float32) * 0.45).astype(np.uint8)
-    add("photo-dim", "photo", "the same kind of notice in dim light, heavy noise",
-        _noise(_light(_perspective(dim, 1200, 900, r, 0.04, background=(30, 30, 35)), r, 0.5), r, 14), "JPEG", c,
-        quality=70)
+    add(
+        "photo-dim",
+        "photo",
+        "the same kind of notice in dim light, heavy noise",
+        _noise(_light(_perspective(dim, 1200, 900, r, 0.04, background=(30, 30, 35)), r, 0.5), r, 14),
+        "JPEG",
+        c,
+        quality=70,
+    )
     # small
     for name, description, c in small_labels(rng_for("small")):
         add(name, "small", description, c.bgr(), "PNG", c)
@@ -539,12 +745,24 @@ def drawn_set(seed: int = SEED) -> list[Sample]:
     add("sign-caution", "sign", "warning sign, black on yellow", c.bgr(), "JPEG", c)
     r = rng_for("sign-shop")
     c = sign(["Bakery & Cafe", "Open daily 7-19"], "serif", (170, 20, 30), (255, 240, 220))
-    add("sign-shop", "sign", "shop sign, cream on red, photographed with perspective and light",
-        _light(_perspective(c.bgr(), 1280, 720, r, 0.07, background=(120, 120, 110)), r, 0.5), "JPEG", c)
+    add(
+        "sign-shop",
+        "sign",
+        "shop sign, cream on red, photographed with perspective and light",
+        _light(_perspective(c.bgr(), 1280, 720, r, 0.07, background=(120, 120, 110)), r, 0.5),
+        "JPEG",
+        c,
+    )
     r = rng_for("sign-platform")
     c = sign(["Platform 4", "Exit Way Out"], "lib-sans-bold", (20, 60, 150), (255, 255, 255), 1000, 420)
-    add("sign-platform", "sign", "station sign, white on blue, blurred photo",
-        _noise(_blur(_perspective(c.bgr(), 1200, 700, r, 0.05, background=(60, 60, 60)), 1.5), r, 5), "JPEG", c)
+    add(
+        "sign-platform",
+        "sign",
+        "station sign, white on blue, blurred photo",
+        _noise(_blur(_perspective(c.bgr(), 1200, 700, r, 0.05, background=(60, 60, 60)), 1.5), r, 5),
+        "JPEG",
+        c,
+    )
     # languages: every line labelled, so that the report scores each language too
     c = languages_page(rng_for("lang-fr-de"), ["fr", "de"], "sans", 26, 12)
     add("lang-fr-de", "languages", "French and German lines, DejaVu Sans 26 px", c.bgr(), "PNG", c)
@@ -553,38 +771,82 @@ def drawn_set(seed: int = SEED) -> list[Sample]:
     c = languages_page(rng_for("lang-ja"), ["ja"], "cjk", 30, 10, height=700)
     add("lang-ja", "languages", "Japanese lines, WenQuanYi Zen Hei 30 px", c.bgr(), "PNG", c)
     c = languages_page(rng_for("lang-mixed"), ["fr", "de", "es", "pl", "ja"], "lib-sans", 28, 10, height=700)
-    add("lang-mixed", "languages", "one line in each of French, German, Spanish, Polish, Japanese, twice",
-        c.bgr(), "PNG", c)
+    add(
+        "lang-mixed",
+        "languages",
+        "one line in each of French, German, Spanish, Polish, Japanese, twice",
+        c.bgr(),
+        "PNG",
+        c,
+    )
     r = rng_for("lang-photo")
     c = languages_page(r, ["pl", "de", "fr", "es"], "sans", 28, 8, height=700)
-    add("lang-photo", "languages", "Polish, German, French, Spanish lines photographed: perspective, light, noise",
-        _noise(_light(_perspective(c.bgr(), 1400, 900, r, 0.04), r, 0.6), r, 5), "JPEG", c)
+    add(
+        "lang-photo",
+        "languages",
+        "Polish, German, French, Spanish lines photographed: perspective, light, noise",
+        _noise(_light(_perspective(c.bgr(), 1400, 900, r, 0.04), r, 0.6), r, 5),
+        "JPEG",
+        c,
+    )
     # upside-down: the classifier's case
     c = page_en(rng_for("upside-page"), "sans", 24, 8)
-    add("upside-page", "upside-down", "an English A4 page turned 180 degrees", cv2.rotate(c.bgr(), cv2.ROTATE_180),
-        "PNG", c)
+    add(
+        "upside-page",
+        "upside-down",
+        "an English A4 page turned 180 degrees",
+        cv2.rotate(c.bgr(), cv2.ROTATE_180),
+        "PNG",
+        c,
+    )
     r = rng_for("upside-card")
     c = card(r)
-    add("upside-card", "upside-down", "a business card turned 180 degrees, photographed",
+    add(
+        "upside-card",
+        "upside-down",
+        "a business card turned 180 degrees, photographed",
         _noise(_light(cv2.rotate(_perspective(c.bgr(), 1000, 700, r, 0.04), cv2.ROTATE_180), r, 0.4), r, 5),
-        "JPEG", c)
+        "JPEG",
+        c,
+    )
     c = page_zh(rng_for("upside-zh"), 26, height=900)
-    add("upside-zh", "upside-down", "a Chinese page turned 180 degrees", cv2.rotate(c.bgr(), cv2.ROTATE_180),
-        "PNG", c)
+    add(
+        "upside-zh",
+        "upside-down",
+        "a Chinese page turned 180 degrees",
+        cv2.rotate(c.bgr(), cv2.ROTATE_180),
+        "PNG",
+        c,
+    )
     c = turned_lines(rng_for("upside-lines"))
-    add("upside-lines", "upside-down", f"a page with three of its {len(c.lines)} lines printed upside down",
-        c.bgr(), "PNG", c)
+    add(
+        "upside-lines",
+        "upside-down",
+        f"a page with three of its {len(c.lines)} lines printed upside down",
+        c.bgr(),
+        "PNG",
+        c,
+    )
     return out
 
 
 def bench_images() -> list[Sample]:
     """bench/images.py's set, scored under its own kinds."""
-    return [Sample(image.name, image.kind, "bench images", image.description, image.data,
-                   tuple((text, "en") for text in image.texts if text.strip()))
-            for image in build_set()]
+    return [
+        Sample(
+            image.name,
+            image.kind,
+            "bench images",
+            image.description,
+            image.data,
+            tuple((text, "en") for text in image.texts if text.strip()),
+        )
+        for image in build_set()
+    ]
 
 
 # ---- the real set --------------------------------------------------------------------------------
+
 
 def _language(value) -> str:
     """A manifest's language(s) as our codes joined by "+": "en", "de+en"; Tesseract names are taken too."""
@@ -620,16 +882,22 @@ def real_set(folder: Path = REAL_DIR) -> list[Sample]:
     out = []
     for number, entry in enumerate(entries):
         if not isinstance(entry, dict) or not entry.get("file") or not entry.get("kind"):
-            raise GroundTruthError(f"{manifest}: entry {number} needs at least \"file\" and \"kind\": {entry!r}")
+            raise GroundTruthError(f'{manifest}: entry {number} needs at least "file" and "kind": {entry!r}')
         image = folder / entry["file"]
         truth = folder / (Path(entry["file"]).stem + ".gt.txt")
         for path in (image, truth):
             if not path.is_file():
                 raise GroundTruthError(f"{manifest}: entry {number}: {path.name} is missing")
         lang = _language(entry.get("lang", "en"))
-        lines = tuple((line.strip(), lang) for line in truth.read_text(encoding="utf-8").splitlines()
-                      if line.strip())
-        details = ", ".join(f"{key} {entry[key]}" for key in ("capture", "source", "licence") if entry.get(key))
-        out.append(Sample(Path(entry["file"]).stem, f"real-{entry['kind']}", "real", details, image.read_bytes(),
-                          lines))
+        lines = tuple(
+            (line.strip(), lang) for line in truth.read_text(encoding="utf-8").splitlines() if line.strip()
+        )
+        details = ", ".join(
+            f"{key} {entry[key]}" for key in ("capture", "source", "licence") if entry.get(key)
+        )
+        out.append(
+            Sample(
+                Path(entry["file"]).stem, f"real-{entry['kind']}", "real", details, image.read_bytes(), lines
+            )
+        )
     return out

@@ -71,33 +71,78 @@ class Outcome:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="scripts/ocr", description=DESCRIPTION, epilog=EPILOG,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("paths", nargs="+", metavar="PATH", help="image or PDF files, and folders to search for them")
+    p = argparse.ArgumentParser(
+        prog="scripts/ocr",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "paths", nargs="+", metavar="PATH", help="image or PDF files, and folders to search for them"
+    )
     where = p.add_argument_group("where the files go (one of)")
-    where.add_argument("--url", default=os.environ.get(URL_VARIABLE) or DEFAULT_URL,
-                       help=f"the farm's address (default: ${URL_VARIABLE} or {DEFAULT_URL})")
-    where.add_argument("--spool", type=Path, metavar="DIR",
-                       help="instead of HTTP, drop the files into DIR/inbox/ (at their path in the input tree) "
-                            "and read the results from DIR/outbox/ and DIR/failed/; DIR is the farm's "
-                            "OCRFARM_SPOOL, on this machine, and the farm must be running on it")
-    p.add_argument("--token", default=os.environ.get(TOKEN_VARIABLE) or None,
-                   help=f"API token, sent as 'Authorization: Bearer <token>' (default: ${TOKEN_VARIABLE})")
-    p.add_argument("--model", metavar="NAME",
-                   help="the farm's model set to read with, one of those it has loaded (GET /readyz lists them, "
-                        "the first is its default); not with --spool, whose files are read with the default")
-    p.add_argument("-o", "--out", type=Path, metavar="DIR",
-                   help="write results into DIR, mirroring the input tree (default: next to each file)")
-    p.add_argument("-j", "--jobs", type=_positive_int, default=4, metavar="N",
-                   help="files in flight at once (default: 4)")
-    p.add_argument("--timeout", type=_non_negative, default=600, metavar="SECONDS",
-                   help="give up on a file after this long, waits for a busy farm included; 0: never "
-                        "(default: 600)")
-    p.add_argument("--retries", type=_non_negative_int, default=3, metavar="N",
-                   help="times a request that got no answer is tried again (default: 3)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar; only failures and the summary")
-    p.add_argument("-v", "--verbose", action="store_true",
-                   help="a line per file as it finishes, and every retry with its reason")
+    where.add_argument(
+        "--url",
+        default=os.environ.get(URL_VARIABLE) or DEFAULT_URL,
+        help=f"the farm's address (default: ${URL_VARIABLE} or {DEFAULT_URL})",
+    )
+    where.add_argument(
+        "--spool",
+        type=Path,
+        metavar="DIR",
+        help="instead of HTTP, drop the files into DIR/inbox/ (at their path in the input tree) "
+        "and read the results from DIR/outbox/ and DIR/failed/; DIR is the farm's "
+        "OCRFARM_SPOOL, on this machine, and the farm must be running on it",
+    )
+    p.add_argument(
+        "--token",
+        default=os.environ.get(TOKEN_VARIABLE) or None,
+        help=f"API token, sent as 'Authorization: Bearer <token>' (default: ${TOKEN_VARIABLE})",
+    )
+    p.add_argument(
+        "--model",
+        metavar="NAME",
+        help="the farm's model set to read with, one of those it has loaded (GET /readyz lists them, "
+        "the first is its default); not with --spool, whose files are read with the default",
+    )
+    p.add_argument(
+        "-o",
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="write results into DIR, mirroring the input tree (default: next to each file)",
+    )
+    p.add_argument(
+        "-j",
+        "--jobs",
+        type=_positive_int,
+        default=4,
+        metavar="N",
+        help="files in flight at once (default: 4)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=_non_negative,
+        default=600,
+        metavar="SECONDS",
+        help="give up on a file after this long, waits for a busy farm included; 0: never (default: 600)",
+    )
+    p.add_argument(
+        "--retries",
+        type=_non_negative_int,
+        default=3,
+        metavar="N",
+        help="times a request that got no answer is tried again (default: 3)",
+    )
+    p.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bar; only failures and the summary"
+    )
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="a line per file as it finishes, and every retry with its reason",
+    )
     return p
 
 
@@ -108,8 +153,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.spool is not None and args.model is not None:
         # The drop folder has no options: its files are read with the farm's default set.
-        print("scripts/ocr: --model needs HTTP; files dropped with --spool are read with the farm's default "
-              "model set", file=sys.stderr)
+        print(
+            "scripts/ocr: --model needs HTTP; files dropped with --spool are read with the farm's default "
+            "model set",
+            file=sys.stderr,
+        )
         return 2
     items, missing = collect(args.paths, args.out)
     if not items and not missing:
@@ -117,8 +165,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     stop = threading.Event()
-    bar = tqdm(total=len(items), unit="file", desc="ocr", dynamic_ncols=True, file=sys.stderr,
-               disable=args.quiet or not items, smoothing=0.1)
+    bar = tqdm(
+        total=len(items),
+        unit="file",
+        desc="ocr",
+        dynamic_ncols=True,
+        file=sys.stderr,
+        disable=args.quiet or not items,
+        smoothing=0.1,
+    )
 
     def say(text: str) -> None:
         if args.verbose:
@@ -135,8 +190,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"scripts/ocr: {exc}", file=sys.stderr)
                 return 2
         else:
-            farm = Farm(args.url, args.token, retries=args.retries, timeout=args.timeout, stop=stop, say=say,
-                        model=args.model)
+            farm = Farm(
+                args.url,
+                args.token,
+                retries=args.retries,
+                timeout=args.timeout,
+                stop=stop,
+                say=say,
+                model=args.model,
+            )
         return _run(farm, items, missing, args, bar, stop, say)
     finally:
         bar.close()
@@ -148,8 +210,11 @@ def _run(farm, items: list[Item], missing, args, bar, stop: threading.Event, say
 
     def one(item: Item) -> Outcome:
         if stop.is_set():
-            return Outcome(item, error="not sent: " + (f"the farm refused the token ({refused[0]})" if refused
-                                                       else "the run was interrupted"))
+            return Outcome(
+                item,
+                error="not sent: "
+                + (f"the farm refused the token ({refused[0]})" if refused else "the run was interrupted"),
+            )
         try:
             record = farm.run(item)
         except Failed as exc:
@@ -186,29 +251,40 @@ def _run(farm, items: list[Item], missing, args, bar, stop: threading.Event, say
         stop.set()
         pool.shutdown(wait=False, cancel_futures=True)
         bar.close()
-        print(f"scripts/ocr: interrupted; {done} files done, {len(items) - done - failed} not finished",
-              file=sys.stderr)
+        print(
+            f"scripts/ocr: interrupted; {done} files done, {len(items) - done - failed} not finished",
+            file=sys.stderr,
+        )
         return 130
     pool.shutdown()
     bar.close()
 
-    failures = sorted([(m.label, m.reason) for m in missing]
-                      + [(o.item.label, o.error) for o in outcomes if o.error is not None])
+    failures = sorted(
+        [(m.label, m.reason) for m in missing]
+        + [(o.item.label, o.error) for o in outcomes if o.error is not None]
+    )
     _report(farm, len(items) + len(missing), done, failures, time.monotonic() - started, args)
     if refused:
-        print(f"scripts/ocr: the farm wants a valid API token: pass --token or set ${TOKEN_VARIABLE}",
-              file=sys.stderr)
+        print(
+            f"scripts/ocr: the farm wants a valid API token: pass --token or set ${TOKEN_VARIABLE}",
+            file=sys.stderr,
+        )
     return 1 if failures else 0
 
 
 def _report(farm, total: int, done: int, failures: list[tuple[str, str]], seconds: float, args) -> None:
     out = sys.stderr
     where = f"into {args.out}" if args.out is not None else "next to each file"
-    print(f"scripts/ocr: {total} files: {done} read, {len(failures)} failed, in {seconds:.1f} s "
-          f"(via {farm.describe()}); results written {where}", file=out)
+    print(
+        f"scripts/ocr: {total} files: {done} read, {len(failures)} failed, in {seconds:.1f} s "
+        f"(via {farm.describe()}); results written {where}",
+        file=out,
+    )
     notes = []
     if farm.busy_answers:
-        notes.append(f"the farm was busy {farm.busy_answers} times and each file was sent again when it asked")
+        notes.append(
+            f"the farm was busy {farm.busy_answers} times and each file was sent again when it asked"
+        )
     if farm.unanswered:
         notes.append(f"{farm.unanswered} requests got no answer and were tried again")
     if notes:
@@ -222,7 +298,9 @@ def _report(farm, total: int, done: int, failures: list[tuple[str, str]], second
 def _lines(record: dict) -> str:
     pages = record.get("pages") or []
     count = len(record.get("lines") or [])
-    return (f"{count} line" + ("" if count == 1 else "s")) + (f" on {len(pages)} pages" if len(pages) > 1 else "")
+    return (f"{count} line" + ("" if count == 1 else "s")) + (
+        f" on {len(pages)} pages" if len(pages) > 1 else ""
+    )
 
 
 def write_result(item: Item, record: dict) -> None:

@@ -69,8 +69,11 @@ class DropFolder:
                 error = record.get("error") or {}
                 raise Failed(f"{error.get('message', 'failed')} ({error.get('code', 'error')})")
             if deadline is not None and time.monotonic() + delay > deadline:
-                where = ("it is still in the inbox: is the farm's intake running?"
-                         if (self.spool.inbox / dropped).exists() else "the farm took it but has not answered yet")
+                where = (
+                    "it is still in the inbox: is the farm's intake running?"
+                    if (self.spool.inbox / dropped).exists()
+                    else "the farm took it but has not answered yet"
+                )
                 raise Failed(f"no result after {self.timeout:g} s; {where}")
             if self.stop.wait(delay):
                 raise Stopped()
@@ -106,8 +109,11 @@ class DropFolder:
         return {record_id for _, record_id, _ in self._records(parent, stem)}
 
     def _find(self, dropped: PurePosixPath, before: set[str]) -> dict | None:
-        fresh = [path for path, record_id, filename in self._records(dropped.parent, dropped.stem)
-                 if filename == dropped.as_posix() and record_id not in before]
+        fresh = [
+            path
+            for path, record_id, filename in self._records(dropped.parent, dropped.stem)
+            if filename == dropped.as_posix() and record_id not in before
+        ]
         for path in sorted(fresh, key=lambda p: p.stat().st_mtime_ns if p.exists() else 0):
             try:
                 return json.loads(path.read_bytes())
@@ -125,7 +131,11 @@ class DropFolder:
             except FileNotFoundError:
                 continue
             for entry in entries:
-                if entry.name.startswith(stem) and entry.name.endswith(suffix) and not entry.name.startswith("."):
+                if (
+                    entry.name.startswith(stem)
+                    and entry.name.endswith(suffix)
+                    and not entry.name.startswith(".")
+                ):
                     record_id, filename = self._read(Path(entry.path))
                     if record_id is not None:
                         yield Path(entry.path), record_id, filename

@@ -45,8 +45,17 @@ class Stopped(Exception):
 
 
 class Farm:
-    def __init__(self, url: str, token: str | None, *, retries: int, timeout: float,
-                 stop: threading.Event, say, model: str | None = None):
+    def __init__(
+        self,
+        url: str,
+        token: str | None,
+        *,
+        retries: int,
+        timeout: float,
+        stop: threading.Event,
+        say,
+        model: str | None = None,
+    ):
         self.url = url.rstrip("/") + "/"
         self.headers = {"Accept": "application/json"}
         if token:
@@ -83,9 +92,13 @@ class Farm:
         while True:
             try:
                 with open(item.source, "rb") as f:
-                    response = self.session.post(urljoin(self.url, "v1/jobs"), headers=self.headers,
-                                                 files={"file": (item.source.name, f)}, data=self.fields,
-                                                 timeout=(CONNECT_TIMEOUT, UPLOAD_TIMEOUT))
+                    response = self.session.post(
+                        urljoin(self.url, "v1/jobs"),
+                        headers=self.headers,
+                        files={"file": (item.source.name, f)},
+                        data=self.fields,
+                        timeout=(CONNECT_TIMEOUT, UPLOAD_TIMEOUT),
+                    )
             except OSError as exc:
                 if not isinstance(exc, requests.RequestException):
                     raise Failed(f"cannot read the file: {exc.strerror or exc}") from None
@@ -98,7 +111,9 @@ class Farm:
                 with self.lock:
                     self.busy_answers += 1
                 wait = retry_after(response.headers.get("Retry-After"))
-                self.say(f"{item.label}: the farm is busy: {_reason(response, body)}; sending again in {wait:g} s")
+                self.say(
+                    f"{item.label}: the farm is busy: {_reason(response, body)}; sending again in {wait:g} s"
+                )
                 self._pause(wait, deadline, "the farm stayed busy")
                 continue
             if response.status_code in (500, 502, 504):
@@ -120,7 +135,9 @@ class Farm:
             last = seen
             self._pause(delay, deadline, f"job {job.get('id')} was not done in time")
             try:
-                response = self.session.get(url, headers=self.headers, timeout=(CONNECT_TIMEOUT, POLL_TIMEOUT))
+                response = self.session.get(
+                    url, headers=self.headers, timeout=(CONNECT_TIMEOUT, POLL_TIMEOUT)
+                )
             except requests.RequestException as exc:
                 tries = self._no_answer(item, tries, deadline, _short(exc))
                 continue
@@ -200,8 +217,14 @@ def _short(exc: Exception) -> str:
     while exc.__context__ is not None and not str(exc):
         exc = exc.__context__
     text = str(exc)
-    for marker in ("Connection refused", "Connection reset", "timed out", "Name or service not known",
-                   "No route to host", "Connection aborted"):
+    for marker in (
+        "Connection refused",
+        "Connection reset",
+        "timed out",
+        "Name or service not known",
+        "No route to host",
+        "Connection aborted",
+    ):
         if marker in text:
             return marker.lower()
     return text.splitlines()[-1][:200] if text else type(exc).__name__

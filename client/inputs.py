@@ -17,7 +17,9 @@ import os
 from collections import defaultdict
 from pathlib import Path, PurePosixPath
 
-SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".dib", ".tif", ".tiff", ".webp", ".gif", ".pdf"})
+SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".dib", ".tif", ".tiff", ".webp", ".gif", ".pdf"}
+)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -118,7 +118,9 @@ def _open_image(data: bytes) -> Image.Image:
     except Image.DecompressionBombError as exc:
         raise ImageError("too_many_pixels", f"the image is far too large: {exc}") from None
     except UnidentifiedImageError:
-        raise ImageError("unsupported_type", f"the file is not an image or document of a supported type ({SUPPORTED})") from None
+        raise ImageError(
+            "unsupported_type", f"the file is not an image or document of a supported type ({SUPPORTED})"
+        ) from None
     if image.format not in IMAGE_FORMATS:
         raise ImageError("unsupported_type", f"{image.format} images are not supported; send {SUPPORTED}")
     return image
@@ -131,7 +133,9 @@ def _open_pdf(data: bytes):
         return pypdfium2.PdfDocument(data)
     except pypdfium2.PdfiumError as exc:
         if "password" in str(exc).lower():
-            raise ImageError("encrypted_pdf", "the PDF is encrypted (password protected); send an unprotected copy") from None
+            raise ImageError(
+                "encrypted_pdf", "the PDF is encrypted (password protected); send an unprotected copy"
+            ) from None
         raise ImageError("undecodable", f"the PDF could not be read: {exc}") from None
 
 
@@ -143,15 +147,19 @@ def _pdf_page_pixels(page, dpi: int) -> tuple[int, int]:
 
 def _check_pages(count: int, limits: Limits) -> None:
     if count > limits.max_pages:
-        raise ImageError("too_many_pages", f"the document has {count} pages, more than the limit of {limits.max_pages}")
+        raise ImageError(
+            "too_many_pages", f"the document has {count} pages, more than the limit of {limits.max_pages}"
+        )
     if count == 0:
         raise ImageError("undecodable", "the document has no pages")
 
 
 def _check_pixels(width: int, height: int, limits: Limits) -> None:
     if width * height > limits.max_pixels:
-        raise ImageError("too_many_pixels",
-                         f"a page is {width}x{height} pixels, more than the limit of {limits.max_pixels} pixels")
+        raise ImageError(
+            "too_many_pixels",
+            f"a page is {width}x{height} pixels, more than the limit of {limits.max_pixels} pixels",
+        )
 
 
 def _decode(image: Image.Image) -> Image.Image:
@@ -177,7 +185,9 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         low, high = float(values.min()), float(values.max())
         scaled = (values - low) * (255.0 / (high - low)) if high > low else np.zeros_like(values)
         return Image.fromarray(scaled.astype(np.uint8), "L").convert("RGB")
-    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (image.mode == "P" and "transparency" in image.info):
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+        image.mode == "P" and "transparency" in image.info
+    ):
         return _flatten(image.convert("RGBA"))
     return image.convert("RGB")
 
@@ -214,8 +224,20 @@ _ORIENTATIONS = {
 # PNG chunks that change nothing Pillow gives us (colour management and gamma are ignored by both).
 # Text chunks are fine unless they carry EXIF or XMP, where Pillow finds an orientation; tRNS, PLTE,
 # eXIf, APNG frames and anything unknown go through Pillow.
-_PNG_HARMLESS = {b"IHDR", b"gAMA", b"cHRM", b"sRGB", b"iCCP", b"pHYs", b"sBIT", b"tIME", b"bKGD",
-                 b"tEXt", b"zTXt", b"iTXt"}
+_PNG_HARMLESS = {
+    b"IHDR",
+    b"gAMA",
+    b"cHRM",
+    b"sRGB",
+    b"iCCP",
+    b"pHYs",
+    b"sBIT",
+    b"tIME",
+    b"bKGD",
+    b"tEXt",
+    b"zTXt",
+    b"iTXt",
+}
 _PNG_ORIENTING_TEXT = (b"Raw profile type exif", b"XML:com.adobe.xmp")
 
 
@@ -245,7 +267,7 @@ def _decode_plain(data: bytes, info: DocumentInfo) -> np.ndarray | None:
         # The orientation is applied here, from the value Pillow reads (EXIF, or XMP when EXIF has
         # none), not by OpenCV's own EXIF reader, so both paths turn exactly the same files.
         page = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
-    except Exception:  # noqa: BLE001 - the Pillow path decides, with its own reasons
+    except Exception:
         return None
     if page is None or page.shape != (image.height, image.width, 3):
         return None
@@ -257,8 +279,8 @@ def _png_is_plain(data: bytes) -> bool:
     """Every chunk header walked: only harmless chunks, one run of IDAT, an IEND inside the file."""
     position, seen_data = 8, False
     while position + 8 <= len(data):
-        length = int.from_bytes(data[position:position + 4], "big")
-        kind = data[position + 4:position + 8]
+        length = int.from_bytes(data[position : position + 4], "big")
+        kind = data[position + 4 : position + 8]
         body = position + 8
         end = body + length + 4  # and the CRC
         if end > len(data):
@@ -269,7 +291,10 @@ def _png_is_plain(data: bytes) -> bool:
             seen_data = True
         elif seen_data or kind not in _PNG_HARMLESS:
             return False  # chunks after the image data are read by Pillow's load: let it
-        elif kind in (b"tEXt", b"zTXt", b"iTXt") and data[body:body + length].split(b"\0", 1)[0] in _PNG_ORIENTING_TEXT:
+        elif (
+            kind in (b"tEXt", b"zTXt", b"iTXt")
+            and data[body : body + length].split(b"\0", 1)[0] in _PNG_ORIENTING_TEXT
+        ):
             return False
         position = end
     return False

@@ -27,9 +27,14 @@ def init(folder: Path) -> None:
     from prometheus_client import Counter, Histogram
 
     _counters = {
-        "accepted": Counter("ocrfarm_jobs_accepted_total", "Jobs accepted, by source (http, inbox)", ["source"]),
-        "finished": Counter("ocrfarm_jobs_finished_total", "Jobs ended, by source and status (done, failed)",
-                            ["source", "status"]),
+        "accepted": Counter(
+            "ocrfarm_jobs_accepted_total", "Jobs accepted, by source (http, inbox)", ["source"]
+        ),
+        "finished": Counter(
+            "ocrfarm_jobs_finished_total",
+            "Jobs ended, by source and status (done, failed)",
+            ["source", "status"],
+        ),
         "ocr": Histogram("ocrfarm_ocr_seconds", "Engine time per job, all pages", buckets=BUCKETS),
         "total": Histogram("ocrfarm_job_seconds", "From submission to result", ["source"], buckets=BUCKETS),
     }

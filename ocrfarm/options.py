@@ -42,8 +42,9 @@ def _number(kind, low, high):
 def _one_of_loaded(loaded: tuple[str, ...]):
     def parse(name: str, value) -> str:
         if not isinstance(value, str) or value.strip().lower() not in loaded:
-            raise OptionError(f"option {name} must be a model set this farm has loaded: {', '.join(loaded)}; "
-                              f"got {value!r}")
+            raise OptionError(
+                f"option {name} must be a model set this farm has loaded: {', '.join(loaded)}; got {value!r}"
+            )
         return value.strip().lower()
 
     return parse

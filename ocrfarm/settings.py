@@ -118,8 +118,12 @@ class Settings:
     @property
     def option_defaults(self) -> dict:
         """What each per-request option is when a request does not set it."""
-        return {"angle_cls": self.angle_cls, "det_limit_side": self.det_limit_side,
-                "min_confidence": self.min_confidence, "model": self.models}
+        return {
+            "angle_cls": self.angle_cls,
+            "det_limit_side": self.det_limit_side,
+            "min_confidence": self.min_confidence,
+            "model": self.models,
+        }
 
     @property
     def max_upload_bytes(self) -> int:
@@ -132,7 +136,9 @@ class Settings:
         env = os.environ if environ is None else environ
         read = _Reader(env)
         if "models" in overrides:
-            overrides["model_sets"] = _Reader({PREFIX + "MODELS": overrides.pop("models")}).model_sets("MODELS", ())
+            overrides["model_sets"] = _Reader({PREFIX + "MODELS": overrides.pop("models")}).model_sets(
+                "MODELS", ()
+            )
         values = dict(
             spool=read.path("SPOOL", cls.spool),
             host=read.text("HOST", cls.host),
@@ -302,8 +308,11 @@ class _Reader:
                 raise self._bad(name, want, raw)
         for model in names:
             if names.count(model) > 1:
-                why = (f" (there is one custom set: the files {PREFIX}DET_MODEL and the others name)"
-                       if model == "custom" else "")
+                why = (
+                    f" (there is one custom set: the files {PREFIX}DET_MODEL and the others name)"
+                    if model == "custom"
+                    else ""
+                )
                 raise self._bad(name, f"{want}, each at most once{why}", raw)
         return names
 

@@ -45,8 +45,15 @@ from pathlib import Path, PurePosixPath
 
 from filelock import FileLock, Timeout
 
-from ocrfarm.durable import (append_line, fsync_dir, temp_name, write_atomically, write_renamed, write_synced,
-                             writer_alive)
+from ocrfarm.durable import (
+    append_line,
+    fsync_dir,
+    temp_name,
+    write_atomically,
+    write_renamed,
+    write_synced,
+    writer_alive,
+)
 from ocrfarm.watch import DirWatch
 
 log = logging.getLogger(__name__)
@@ -143,8 +150,17 @@ class Spool:
         return self.root / "metrics"
 
     def ensure(self) -> Spool:
-        for folder in (self.tmp, self.queue, self.locks, self.results, self.heartbeats,
-                       self.inbox, self.outbox, self.done, self.failed):
+        for folder in (
+            self.tmp,
+            self.queue,
+            self.locks,
+            self.results,
+            self.heartbeats,
+            self.inbox,
+            self.outbox,
+            self.done,
+            self.failed,
+        ):
             folder.mkdir(parents=True, exist_ok=True)
         return self
 
@@ -188,8 +204,14 @@ class Spool:
         building = self.tmp / job_id
         building.mkdir()
         try:
-            record = {"id": job_id, "source": SOURCE_INBOX, "filename": rel, "size": path.lstat().st_size,
-                      "submitted": time.time(), "options": {}}
+            record = {
+                "id": job_id,
+                "source": SOURCE_INBOX,
+                "filename": rel,
+                "size": path.lstat().st_size,
+                "submitted": time.time(),
+                "options": {},
+            }
             write_synced(building / JOB_FILE, _dump(record))
             (building / ATTEMPTS_FILE).touch()
             os.rename(path, building / INPUT)
@@ -255,7 +277,11 @@ class Spool:
             # The result may have landed between the two reads.
             return self.result(job_id)
         running = bool(attempts) and "outcome" not in attempts[-1]
-        status = {"id": job_id, "status": State.RUNNING if running else State.QUEUED, "attempts": len(attempts)}
+        status = {
+            "id": job_id,
+            "status": State.RUNNING if running else State.QUEUED,
+            "attempts": len(attempts),
+        }
         if running:
             try:
                 status["progress"] = json.loads((folder / PROGRESS_FILE).read_bytes())
@@ -292,12 +318,15 @@ class Spool:
             Claim(self, self._job_from(record, self.queue / job_id), lock, attempts, "client")._retire(record)
             return "finished"
         try:
-            job = self._job_from(json.loads((self.queue / job_id / JOB_FILE).read_bytes()), self.queue / job_id)
+            job = self._job_from(
+                json.loads((self.queue / job_id / JOB_FILE).read_bytes()), self.queue / job_id
+            )
         except (OSError, ValueError, KeyError):
             lock.release()
             return "unknown"
         Claim(self, job, lock, attempts, "client")._close(
-            State.FAILED, {"error": {"code": "cancelled", "message": "the job was cancelled by a client"}})
+            State.FAILED, {"error": {"code": "cancelled", "message": "the job was cancelled by a client"}}
+        )
         return "cancelled"
 
     def has_result(self, job_id: str) -> bool:
@@ -334,8 +363,11 @@ class Spool:
         """
         now = time.time()
         removed = {"tmp": 0, "results": 0, "heartbeats": 0, "locks": 0}
-        for kind, folder, max_age in (("tmp", self.tmp, tmp_max_age), ("results", self.results, retention),
-                                      ("heartbeats", self.heartbeats, retention)):
+        for kind, folder, max_age in (
+            ("tmp", self.tmp, tmp_max_age),
+            ("results", self.results, retention),
+            ("heartbeats", self.heartbeats, retention),
+        ):
             for entry in os.scandir(folder):
                 try:
                     young = now - entry.stat(follow_symlinks=False).st_mtime < max_age
@@ -489,7 +521,6 @@ class Spool:
             folder=folder,
         )
 
-
     # ---- the drop folder's output ----------------------------------------------------------------
 
     def _deliver(self, job: Job, record: dict) -> dict:
@@ -500,8 +531,14 @@ class Spool:
             write_synced(staged, _dump(record))
             if record["status"] == State.DONE:
                 folder = _inside(self.outbox, rel.parent)
-                json_path = _link_unique(staged, folder, (f"{rel.stem}.json", f"{rel.stem}-{job.id[-8:]}.json"),
-                                         lambda taken: _record_id(taken) == job.id, self.tmp, sync=False)
+                json_path = _link_unique(
+                    staged,
+                    folder,
+                    (f"{rel.stem}.json", f"{rel.stem}-{job.id[-8:]}.json"),
+                    lambda taken: _record_id(taken) == job.id,
+                    self.tmp,
+                    sync=False,
+                )
                 text_path = json_path.with_suffix(".txt")
                 write_renamed(text_path, (record.get("text", "") + "\n").encode(), self.tmp)
                 # One directory fsync makes both names durable, before the result is written (a
@@ -509,9 +546,13 @@ class Spool:
                 fsync_dir(folder)
                 return {"json": self._rel(json_path), "txt": self._rel(text_path)}
             folder = _inside(self.failed, rel.parent)
-            error_path = _link_unique(staged, folder, (f"{rel.name}.error.json",
-                                                       f"{rel.stem}-{job.id[-8:]}{rel.suffix}.error.json"),
-                                      lambda taken: _record_id(taken) == job.id, self.tmp)
+            error_path = _link_unique(
+                staged,
+                folder,
+                (f"{rel.name}.error.json", f"{rel.stem}-{job.id[-8:]}{rel.suffix}.error.json"),
+                lambda taken: _record_id(taken) == job.id,
+                self.tmp,
+            )
             return {"error": self._rel(error_path)}
         finally:
             staged.unlink(missing_ok=True)
@@ -523,8 +564,13 @@ class Spool:
         if record["status"] == State.DONE and not self.keep_originals:
             return  # deleted with the job folder
         base = self.done if record["status"] == State.DONE else self.failed
-        _link_unique(job.input_path, _inside(base, rel.parent), (rel.name, f"{rel.stem}-{job.id[-8:]}{rel.suffix}"),
-                     lambda taken: _same_file(taken, job.input_path), self.tmp)
+        _link_unique(
+            job.input_path,
+            _inside(base, rel.parent),
+            (rel.name, f"{rel.stem}-{job.id[-8:]}{rel.suffix}"),
+            lambda taken: _same_file(taken, job.input_path),
+            self.tmp,
+        )
 
     def _rel(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
@@ -539,8 +585,9 @@ def _inside(base: Path, rel: PurePosixPath) -> Path:
     return folder
 
 
-def _link_unique(source: Path, folder: Path, names: tuple[str, str], ours, tmp_dir: Path, *,
-                 sync: bool = True) -> Path:
+def _link_unique(
+    source: Path, folder: Path, names: tuple[str, str], ours, tmp_dir: Path, *, sync: bool = True
+) -> Path:
     """Give `source` a name in `folder` without replacing anything that is not ours.
 
     The plain name is tried with link(), which refuses a taken name. If this very job took it (an
@@ -596,7 +643,12 @@ class Claim:
         return len(self.history)
 
     def _start(self) -> None:
-        entry = {"attempt": self.attempt + 1, "worker": self.worker, "pid": os.getpid(), "started": self.started}
+        entry = {
+            "attempt": self.attempt + 1,
+            "worker": self.worker,
+            "pid": os.getpid(),
+            "started": self.started,
+        }
         append_line(self.job.folder / ATTEMPTS_FILE, entry)
         self.history.append(entry)
         self.running = True
@@ -605,8 +657,11 @@ class Claim:
         """Pages done so far, for clients asking about a running job. Only informative: a full disk
         leaves the last figure in place rather than failing the job."""
         try:
-            write_atomically(self.job.folder / PROGRESS_FILE, _dump({"pages_done": done, "pages_total": total}),
-                             self.spool.tmp)
+            write_atomically(
+                self.job.folder / PROGRESS_FILE,
+                _dump({"pages_done": done, "pages_total": total}),
+                self.spool.tmp,
+            )
         except OSError as exc:
             log.warning("job %s: could not note its progress: %s", self.job.id, exc)
 

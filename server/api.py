@@ -40,8 +40,12 @@ def check_token():
         return None
     sent = request.headers.get("Authorization", "")
     if not (sent.startswith("Bearer ") and hmac.compare_digest(sent[7:].encode(), token.encode())):
-        raise ApiError(401, "unauthorized", "this farm needs an API token: send 'Authorization: Bearer <token>'",
-                       headers={"WWW-Authenticate": "Bearer"})
+        raise ApiError(
+            401,
+            "unauthorized",
+            "this farm needs an API token: send 'Authorization: Bearer <token>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     return None
 
 
@@ -150,8 +154,14 @@ def seed_002():
     record = farm().waiter.wait(job.id, farm().settings.wait_timeout)
     if record is None:
         url = url_for("api.get_job", job_id=job.id)
-        return jsonify({"sign": -1, "text": f"time out: the job goes on; its result will be at {url}",
-                        "id": job.id, "url": url}), 202
+        return jsonify(
+            {
+                "sign": -1,
+                "text": f"time out: the job goes on; its result will be at {url}",
+                "id": job.id,
+                "url": url,
+            }
+        ), 202
     if record["status"] == State.FAILED:
         return _sign_error(ApiError(422, record["error"]["code"], record["error"]["message"]))
     return jsonify({"sign": 0, "text": record["text"] + "\n" if record["text"] else "", "id": job.id})
@@ -177,10 +187,14 @@ def _read_upload() -> tuple[bytes, str, dict]:
     if request.is_json:
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
-            raise ApiError(400, "bad_request", "the JSON body must be an object with an 'image' field (base64)")
+            raise ApiError(
+                400, "bad_request", "the JSON body must be an object with an 'image' field (base64)"
+            )
         unknown = set(body) - {"image", "filename", "options"}
         if unknown:
-            raise ApiError(400, "bad_request", f"unknown field(s) {sorted(unknown)}; send image, filename, options")
+            raise ApiError(
+                400, "bad_request", f"unknown field(s) {sorted(unknown)}; send image, filename, options"
+            )
         raw_options = body.get("options") or {}
         if not isinstance(raw_options, dict):
             raise ApiError(400, "bad_option", "'options' must be an object")
@@ -190,15 +204,21 @@ def _read_upload() -> tuple[bytes, str, dict]:
         return _b64decode(body.get("image"), "image"), filename, _options({**request.args, **raw_options})
     upload = request.files.get("file")
     if upload is None:
-        raise ApiError(400, "missing_file", "send the file as the multipart form field 'file' "
-                                            "(or a JSON body with an 'image' field in base64)")
+        raise ApiError(
+            400,
+            "missing_file",
+            "send the file as the multipart form field 'file' "
+            "(or a JSON body with an 'image' field in base64)",
+        )
     fields = {**request.args, **request.form}
     return upload.read(), upload.filename or "", _options(fields)
 
 
 def _options(fields: dict) -> dict:
     try:
-        return options.parse({k: v for k, v in fields.items() if k not in NOT_OPTIONS}, farm().settings.model_sets)
+        return options.parse(
+            {k: v for k, v in fields.items() if k not in NOT_OPTIONS}, farm().settings.model_sets
+        )
     except options.OptionError as exc:
         raise ApiError(400, "bad_option", str(exc)) from None
 
@@ -223,10 +243,16 @@ def _submit(data: bytes, filename: str, job_options: dict) -> Job:
     settings = farm().settings
     if farm().spool.depth() >= settings.max_queue:
         # Nothing accepted so far is put at risk by a flood: new work waits at the client.
-        raise ApiError(503, "busy", f"{settings.max_queue} jobs are already waiting; try again shortly",
-                       headers={"Retry-After": "5"})
+        raise ApiError(
+            503,
+            "busy",
+            f"{settings.max_queue} jobs are already waiting; try again shortly",
+            headers={"Retry-After": "5"},
+        )
     if len(data) > settings.max_upload_bytes:
-        raise ApiError(413, "too_large", f"the file is {len(data)} bytes; the limit is {settings.max_upload_bytes}")
+        raise ApiError(
+            413, "too_large", f"the file is {len(data)} bytes; the limit is {settings.max_upload_bytes}"
+        )
     try:
         documents.inspect(data, settings.limits)
     except ImageError as exc:
@@ -285,10 +311,16 @@ def _answer(job_id: str, record: dict | None, fmt: str):
     if fmt == "annotated":
         number = request.args.get("page", "1")
         if not number.isdigit() or not 1 <= int(number) <= len(record["pages"]):
-            raise ApiError(400, "bad_option", f"page must be from 1 to {len(record['pages'])}, got {number!r}")
+            raise ApiError(
+                400, "bad_option", f"page must be from 1 to {len(record['pages'])}, got {number!r}"
+            )
         page = record["pages"][int(number) - 1]
         picture = annotate.annotate(_page(job_id, int(number)), page["lines"])
-        kind = "jpeg" if request.accept_mimetypes.best_match(["image/png", "image/jpeg"]) == "image/jpeg" else "png"
+        kind = (
+            "jpeg"
+            if request.accept_mimetypes.best_match(["image/png", "image/jpeg"]) == "image/jpeg"
+            else "png"
+        )
         return Response(annotate.encode(picture, kind), mimetype=f"image/{kind}")
     return jsonify(_view(record))
 

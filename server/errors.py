@@ -21,8 +21,9 @@ IMAGE_ERROR_STATUS = {
 class ApiError(Exception):
     """A refused request. `extra` goes into the body beside "error" (a failed job's id and URL)."""
 
-    def __init__(self, status: int, code: str, message: str, extra: dict | None = None,
-                 headers: dict | None = None):
+    def __init__(
+        self, status: int, code: str, message: str, extra: dict | None = None, headers: dict | None = None
+    ):
         super().__init__(message)
         self.status = status
         self.code = code

@@ -19,12 +19,17 @@ class SpoolCollector:
         spool, settings = self.farm.spool, self.farm.settings
         yield GaugeMetricFamily("ocrfarm_queue_depth", "Jobs waiting or running", value=spool.depth())
         oldest = spool.oldest_age()
-        yield GaugeMetricFamily("ocrfarm_oldest_job_age_seconds", "Age of the oldest job in the queue",
-                                value=oldest or 0.0)
-        yield GaugeMetricFamily("ocrfarm_workers_live", "Workers with a fresh heartbeat",
-                                value=len(spool.live_workers(settings.heartbeat_max_age)))
-        yield GaugeMetricFamily("ocrfarm_spool_disk_free_bytes", "Free space on the spool's disk",
-                                value=spool.free_bytes())
+        yield GaugeMetricFamily(
+            "ocrfarm_oldest_job_age_seconds", "Age of the oldest job in the queue", value=oldest or 0.0
+        )
+        yield GaugeMetricFamily(
+            "ocrfarm_workers_live",
+            "Workers with a fresh heartbeat",
+            value=len(spool.live_workers(settings.heartbeat_max_age)),
+        )
+        yield GaugeMetricFamily(
+            "ocrfarm_spool_disk_free_bytes", "Free space on the spool's disk", value=spool.free_bytes()
+        )
 
 
 @bp.get("/metrics")

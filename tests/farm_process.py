@@ -8,7 +8,10 @@ import os
 import time
 from pathlib import Path
 
-from bench.farm import ROOT, Farm as FarmProcess, process_cpu_seconds  # noqa: F401 (the tests' names)
+from bench.farm import ROOT, process_cpu_seconds
+from bench.farm import Farm as FarmProcess
+
+__all__ = ["ROOT", "FarmProcess", "alive", "measure_idle_cpu", "process_cpu_seconds"]
 
 
 def alive(pid: int) -> bool:

@@ -39,7 +39,7 @@ def _squash(text: str) -> str:
 def assert_reads(found_lines: list[str], expected_lines: list[str] = SAMPLE_LINES) -> None:
     """Each expected line was read, in order, ignoring spaces and case and allowing a stray character."""
     assert len(found_lines) == len(expected_lines), found_lines
-    for found, expected in zip(found_lines, expected_lines):
+    for found, expected in zip(found_lines, expected_lines, strict=True):
         ratio = difflib.SequenceMatcher(None, _squash(found), _squash(expected)).ratio()
         assert ratio >= 0.9, f"read {found!r}, expected {expected!r}"
 

@@ -39,26 +39,32 @@ def main() -> None:
     wall = time.perf_counter() - wall
     cpu = time.process_time() - cpu
     zero = (0.0, 0.0)
-    spent = {tid: (on - before.get(tid, zero)[0], waited - before.get(tid, zero)[1])
-             for tid, (on, waited) in after.items()}
+    spent = {
+        tid: (on - before.get(tid, zero)[0], waited - before.get(tid, zero)[1])
+        for tid, (on, waited) in after.items()
+    }
     on_cpu = sorted((on for on, _ in spent.values()), reverse=True)
     busiest = on_cpu[0]
     # A thread that did a fifth of the busiest one's work or more took part; on a loaded machine
     # every thread gets less CPU, but which threads share the work, and how, does not change.
     busy = sum(1 for seconds in on_cpu if seconds >= 0.2 * busiest)
-    print(json.dumps({
-        "busy_threads": busy,
-        # All the threads' work in units of the busiest one's: about T when T threads share it.
-        "work_per_busiest": sum(on_cpu) / busiest,
-        "shares": [round(seconds / busiest, 3) for seconds in on_cpu[:6]],
-        # Threads runnable at a time, on average: on a busy machine the wait in the run queue makes
-        # up for the CPU a thread is not given. (Idle helper threads that spin or yield count too,
-        # and a busy machine stretches that, so this is exact only when one thread does all the work.)
-        "runnable_per_wall": sum(on + waited for on, waited in spent.values()) / wall,
-        # For the record only: this one depends on the load.
-        "cpu_per_wall": cpu / wall,
-        "rounds": rounds,
-    }))
+    print(
+        json.dumps(
+            {
+                "busy_threads": busy,
+                # All the threads' work in units of the busiest one's: about T when T threads share it.
+                "work_per_busiest": sum(on_cpu) / busiest,
+                "shares": [round(seconds / busiest, 3) for seconds in on_cpu[:6]],
+                # Threads runnable at a time, on average: on a busy machine the wait in the run queue makes
+                # up for the CPU a thread is not given. (Idle helper threads that spin or yield count too,
+                # and a busy machine stretches that, so this is exact only when one thread does all the work.)
+                "runnable_per_wall": sum(on + waited for on, waited in spent.values()) / wall,
+                # For the record only: this one depends on the load.
+                "cpu_per_wall": cpu / wall,
+                "rounds": rounds,
+            }
+        )
+    )
 
 
 def thread_times() -> dict[int, tuple[float, float]]:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from bench import accuracy
 
-TSV = "\n".join([
-    "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext",
-    "1\t1\t0\t0\t0\t0\t0\t0\t500\t300\t-1\t",
-    "4\t1\t1\t1\t1\t0\t10\t10\t200\t20\t-1\t",
-    "5\t1\t1\t1\t1\t1\t10\t10\t50\t20\t96.1\tMilk",
-    "5\t1\t1\t1\t1\t2\t70\t10\t30\t20\t95.0\t1L",
-    "5\t1\t1\t1\t2\t1\t10\t40\t80\t20\t91.2\tBread",
-    "5\t1\t2\t1\t1\t1\t300\t10\t40\t20\t88.0\t1.29",
-    "5\t1\t2\t1\t1\t2\t350\t10\t40\t20\t10.0\t ",
-])
+TSV = "\n".join(
+    [
+        "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext",
+        "1\t1\t0\t0\t0\t0\t0\t0\t500\t300\t-1\t",
+        "4\t1\t1\t1\t1\t0\t10\t10\t200\t20\t-1\t",
+        "5\t1\t1\t1\t1\t1\t10\t10\t50\t20\t96.1\tMilk",
+        "5\t1\t1\t1\t1\t2\t70\t10\t30\t20\t95.0\t1L",
+        "5\t1\t1\t1\t2\t1\t10\t40\t80\t20\t91.2\tBread",
+        "5\t1\t2\t1\t1\t1\t300\t10\t40\t20\t88.0\t1.29",
+        "5\t1\t2\t1\t1\t2\t350\t10\t40\t20\t10.0\t ",
+    ]
+)
 
 
 def test_tesseract_words_are_grouped_into_its_lines_in_its_order():

@@ -69,8 +69,9 @@ def test_ocr_answers_with_lines_text_and_timings(farm):
     body = response.get_json()
     assert body["status"] == "done"
     assert body["text"] == "40x30"
-    assert body["lines"] == [{"text": "40x30", "confidence": 1.0, "page": 1,
-                              "box": [[0, 0], [40, 0], [40, 30], [0, 30]]}]
+    assert body["lines"] == [
+        {"text": "40x30", "confidence": 1.0, "page": 1, "box": [[0, 0], [40, 0], [40, 30], [0, 30]]}
+    ]
     assert body["filename"] == "scan.png"
     assert {"queued_s", "ocr_s", "total_s"} <= set(body["timings"])
     # The result stays available at the job's URL.
@@ -95,8 +96,12 @@ def test_slow_result_answers_202_and_the_job_goes_on(tmp_path):
         assert response.headers["Location"] == body["url"]
         farm.start_worker()
         from tests.helpers import wait_for
-        done = wait_for(lambda: farm.client.get(body["url"]).get_json()["status"] == "done",
-                        timeout=10, message="the job to finish")
+
+        done = wait_for(
+            lambda: farm.client.get(body["url"]).get_json()["status"] == "done",
+            timeout=10,
+            message="the job to finish",
+        )
         assert done
         assert farm.client.get(body["url"]).get_json()["text"] == "40x30"
     finally:
@@ -112,7 +117,9 @@ def test_empty_upload(farm):
 
 
 def test_not_an_image(farm):
-    body = assert_error(farm.post(b"just some text, not a picture", filename="x.jpg"), 415, "unsupported_type")
+    body = assert_error(
+        farm.post(b"just some text, not a picture", filename="x.jpg"), 415, "unsupported_type"
+    )
     assert "not an image" in body["error"]["message"]
 
 
@@ -178,8 +185,10 @@ def test_full_queue_answers_503_and_keeps_what_it_accepted(tmp_path):
     farm.start_worker()
     try:
         from tests.helpers import wait_for
+
         for response in accepted:
-            wait_for(lambda: farm.spool.result(response.get_json()["id"]), timeout=10, message="accepted job")
+            job_id = response.get_json()["id"]
+            wait_for(lambda job_id=job_id: farm.spool.result(job_id), timeout=10, message="accepted job")
         assert farm.post(blank_image(), path="/v1/jobs").status_code == 202, "room again once drained"
     finally:
         farm.stop()
@@ -210,6 +219,7 @@ def test_health_and_readiness(tmp_path):
     farm.start_worker()
     try:
         from tests.helpers import wait_for
+
         wait_for(lambda: farm.client.get("/readyz").status_code == 200, timeout=10, message="ready")
         body = farm.client.get("/readyz").get_json()
         assert body["workers"] == 1 and "queue_depth" in body and "oldest_job_age_s" in body
@@ -227,20 +237,34 @@ def two_set_farm(tmp_path):
 
 def test_a_request_picks_a_loaded_model_set_and_the_answer_names_it(two_set_farm):
     farm = two_set_farm
-    assert farm.post(blank_image()).get_json()["options"]["model"] == "ppocrv3", "the first set is the default"
+    assert farm.post(blank_image()).get_json()["options"]["model"] == "ppocrv3", (
+        "the first set is the default"
+    )
     picked = farm.post(blank_image(), model="ppocrv6")
     assert picked.status_code == 200, picked.get_data(as_text=True)
-    assert picked.get_json()["options"] == {"angle_cls": True, "det_limit_side": 960, "min_confidence": 0.5,
-                                            "model": "ppocrv6"}
-    as_json = farm.client.post("/v1/ocr", json={"image": base64.b64encode(blank_image()).decode(),
-                                                "options": {"model": "ppocrv6"}})
+    assert picked.get_json()["options"] == {
+        "angle_cls": True,
+        "det_limit_side": 960,
+        "min_confidence": 0.5,
+        "model": "ppocrv6",
+    }
+    as_json = farm.client.post(
+        "/v1/ocr", json={"image": base64.b64encode(blank_image()).decode(), "options": {"model": "ppocrv6"}}
+    )
     assert as_json.status_code == 200 and as_json.get_json()["options"]["model"] == "ppocrv6"
-    queried = farm.client.post("/v1/jobs?model=ppocrv6", data={"file": (io.BytesIO(blank_image()), "a.png")},
-                               content_type="multipart/form-data")
+    queried = farm.client.post(
+        "/v1/jobs?model=ppocrv6",
+        data={"file": (io.BytesIO(blank_image()), "a.png")},
+        content_type="multipart/form-data",
+    )
     assert queried.status_code == 202
     from tests.helpers import wait_for
-    done = wait_for(lambda: farm.client.get(queried.get_json()["url"]).status_code == 200, timeout=10,
-                    message="the queued job to finish")
+
+    done = wait_for(
+        lambda: farm.client.get(queried.get_json()["url"]).status_code == 200,
+        timeout=10,
+        message="the queued job to finish",
+    )
     assert done and farm.client.get(queried.get_json()["url"]).get_json()["options"]["model"] == "ppocrv6"
     assert farm.client.get("/readyz").get_json()["models"] == ["ppocrv3", "ppocrv6"]
 
@@ -248,14 +272,16 @@ def test_a_request_picks_a_loaded_model_set_and_the_answer_names_it(two_set_farm
 @pytest.mark.parametrize("value", ["ppocrv4", "", "ppocrv3,ppocrv6"])
 def test_a_model_set_the_farm_has_not_loaded_is_a_bad_option_naming_the_loaded_ones(two_set_farm, value):
     body = assert_error(two_set_farm.post(blank_image(), model=value), 400, "bad_option")
-    assert body["error"]["message"] == (f"option model must be a model set this farm has loaded: ppocrv3, ppocrv6; "
-                                        f"got {value!r}")
+    assert body["error"]["message"] == (
+        f"option model must be a model set this farm has loaded: ppocrv3, ppocrv6; got {value!r}"
+    )
     assert two_set_farm.spool.depth() == 0, "nothing was queued"
 
 
 def test_the_model_option_in_json_must_be_a_name(two_set_farm):
-    response = two_set_farm.client.post("/v1/jobs", json={"image": base64.b64encode(blank_image()).decode(),
-                                                          "options": {"model": 6}})
+    response = two_set_farm.client.post(
+        "/v1/jobs", json={"image": base64.b64encode(blank_image()).decode(), "options": {"model": 6}}
+    )
     body = assert_error(response, 400, "bad_option")
     assert "ppocrv3, ppocrv6" in body["error"]["message"]
 

@@ -21,8 +21,10 @@ pytestmark = pytest.mark.system
 
 
 def pdf(pages: int) -> bytes:
-    images = [Image.open(io.BytesIO(render_text([f"Page {n} of the report"]))).convert("RGB")
-              for n in range(1, pages + 1)]
+    images = [
+        Image.open(io.BytesIO(render_text([f"Page {n} of the report"]))).convert("RGB")
+        for n in range(1, pages + 1)
+    ]
     buffer = io.BytesIO()
     images[0].save(buffer, "PDF", save_all=True, append_images=images[1:], resolution=200)
     return buffer.getvalue()
@@ -54,7 +56,9 @@ def test_pdf_pages_come_back_in_order(farm):
     for number, page in enumerate(body["pages"], start=1):
         assert_reads([line["text"] for line in page["lines"]], [f"Page {number} of the report"])
         assert page["width"] > 0 and page["height"] > 0
-    assert_reads([chunk for chunk in body["text"].split("\n\n")], [f"Page {n} of the report" for n in (1, 2, 3)])
+    assert_reads(
+        [chunk for chunk in body["text"].split("\n\n")], [f"Page {n} of the report" for n in (1, 2, 3)]
+    )
     assert {line["page"] for line in body["lines"]} == {1, 2, 3}
     # Each page can be fetched as the picture its boxes refer to.
     png = requests.get(farm.url + body["url"] + "/pages/2", timeout=30)
@@ -102,11 +106,16 @@ def test_options_per_request(farm):
 
 def test_json_with_base64(farm):
     encoded = base64.b64encode(render_text()).decode()
-    response = requests.post(farm.url + "/v1/ocr", json={"image": encoded, "filename": "x.png",
-                                                         "options": {"angle_cls": False}}, timeout=60)
+    response = requests.post(
+        farm.url + "/v1/ocr",
+        json={"image": encoded, "filename": "x.png", "options": {"angle_cls": False}},
+        timeout=60,
+    )
     assert response.status_code == 200
     assert_reads(response.json()["text"].splitlines())
-    error_of(requests.post(farm.url + "/v1/jobs", json={"image": "%%% not base64"}, timeout=30), 400, "bad_base64")
+    error_of(
+        requests.post(farm.url + "/v1/jobs", json={"image": "%%% not base64"}, timeout=30), 400, "bad_base64"
+    )
     error_of(requests.post(farm.url + "/v1/jobs", json={"image": ""}, timeout=30), 400, "empty_file")
     error_of(requests.post(farm.url + "/v1/jobs", json={"picture": encoded}, timeout=30), 400, "bad_request")
 
@@ -115,18 +124,24 @@ def test_async_jobs(farm):
     response = post(farm, "/v1/jobs", render_text())
     assert response.status_code == 202
     url = farm.url + response.headers["Location"]
-    done = wait_for(lambda: (r := requests.get(url, timeout=10).json())["status"] == "done" and r,
-                    timeout=60, message="the job to finish")
+    done = wait_for(
+        lambda: (r := requests.get(url, timeout=10).json())["status"] == "done" and r,
+        timeout=60,
+        message="the job to finish",
+    )
     assert_reads(done["text"].splitlines())
     text = requests.get(url + "?format=text", timeout=10)
     assert text.text.strip() == done["text"]
 
 
-@pytest.mark.parametrize("data, name, status, code", [
-    (b"", "empty.png", 400, "empty_file"),
-    (b"just words", "words.jpg", 415, "unsupported_type"),
-    (b"%PDF-1.7 and nothing else", "broken.pdf", 422, "undecodable"),
-])
+@pytest.mark.parametrize(
+    "data, name, status, code",
+    [
+        (b"", "empty.png", 400, "empty_file"),
+        (b"just words", "words.jpg", 415, "unsupported_type"),
+        (b"%PDF-1.7 and nothing else", "broken.pdf", 422, "undecodable"),
+    ],
+)
 def test_upload_errors(farm, data, name, status, code):
     error_of(post(farm, data=data, name=name), status, code)
 
@@ -148,8 +163,9 @@ def test_seed_002_client(farm):
     answer = requests.post(farm.url + "/tyocr", data={"imgbase64": encoded}, timeout=60).json()
     assert answer["sign"] == 0
     assert_reads(answer["text"].splitlines())
-    refused = requests.post(farm.url + "/tyocr", data={"imgbase64": base64.b64encode(b"no image").decode()},
-                            timeout=60).json()
+    refused = requests.post(
+        farm.url + "/tyocr", data={"imgbase64": base64.b64encode(b"no image").decode()}, timeout=60
+    ).json()
     assert refused["sign"] == -1 and "not an image" in refused["text"]
 
 
@@ -157,7 +173,7 @@ def test_seed_003_client(farm, tmp_path):
     # The client exactly as the seed shows it.
     file_path = tmp_path / "photo.jpg"
     file_path.write_bytes(render_text(fmt="JPEG"))
-    file = open(file_path, "rb")
+    file = open(file_path, "rb")  # noqa: SIM115 - the seed's client, word for word
     encode = base64.b64encode(file.read())
     r = requests.post(farm.url + "/predictor", data=encode)
     result = r.content
@@ -176,10 +192,17 @@ def test_metrics_add_up_across_processes(farm):
         assert post(farm, data=render_text()).status_code == 200
     done = 'ocrfarm_jobs_finished_total{source="http",status="done"}'
     # A worker counts a job just after writing its result, so the count may trail the answer a little.
-    after = wait_for(lambda: (m := metric_values(farm))[done] - before.get(done, 0) >= 4 and m,
-                     timeout=10, message="the finished count")
+    after = wait_for(
+        lambda: (m := metric_values(farm))[done] - before.get(done, 0) >= 4 and m,
+        timeout=10,
+        message="the finished count",
+    )
     assert after[done] - before.get(done, 0) == 4
-    assert after['ocrfarm_jobs_accepted_total{source="http"}'] - before.get('ocrfarm_jobs_accepted_total{source="http"}', 0) == 4
+    assert (
+        after['ocrfarm_jobs_accepted_total{source="http"}']
+        - before.get('ocrfarm_jobs_accepted_total{source="http"}', 0)
+        == 4
+    )
     assert after["ocrfarm_workers_live"] == 2
     assert after["ocrfarm_queue_depth"] == 0
     assert after["ocrfarm_spool_disk_free_bytes"] > 0
@@ -199,8 +222,17 @@ def metric_values(farm) -> dict[str, float]:
 @pytest.fixture(scope="module")
 def slow_farm(tmp_path_factory):
     """One worker on the fake engine at a second per page, a token, and low limits."""
-    with FarmProcess(tmp_path_factory.mktemp("slow"), workers=1, engine="fake", fake_delay=1, api_token="s3cret",
-                     max_pages=4, max_pixels=1_000_000, max_queue=3, wait_timeout=1) as farm:
+    with FarmProcess(
+        tmp_path_factory.mktemp("slow"),
+        workers=1,
+        engine="fake",
+        fake_delay=1,
+        api_token="s3cret",
+        max_pages=4,
+        max_pixels=1_000_000,
+        max_queue=3,
+        wait_timeout=1,
+    ) as farm:
         yield farm
 
 
@@ -209,7 +241,11 @@ AUTH = {"Authorization": "Bearer s3cret"}
 
 def test_token_is_required_except_for_health(slow_farm):
     error_of(post(slow_farm, "/v1/jobs", blank_image()), 401, "unauthorized")
-    error_of(post(slow_farm, "/v1/jobs", blank_image(), headers={"Authorization": "Bearer wrong"}), 401, "unauthorized")
+    error_of(
+        post(slow_farm, "/v1/jobs", blank_image(), headers={"Authorization": "Bearer wrong"}),
+        401,
+        "unauthorized",
+    )
     error_of(requests.get(slow_farm.url + "/metrics", timeout=10), 401, "unauthorized")
     assert requests.get(slow_farm.url + "/healthz", timeout=10).status_code == 200
     assert requests.get(slow_farm.url + "/readyz", timeout=10).status_code == 200
@@ -217,22 +253,33 @@ def test_token_is_required_except_for_health(slow_farm):
 
 
 def test_progress_cancel_and_limits(slow_farm):
-    wait_for(lambda: requests.get(slow_farm.url + "/readyz", timeout=10).json()["queue_depth"] == 0,
-             timeout=30, message="an empty queue")
+    wait_for(
+        lambda: requests.get(slow_farm.url + "/readyz", timeout=10).json()["queue_depth"] == 0,
+        timeout=30,
+        message="an empty queue",
+    )
     running = post(slow_farm, "/v1/jobs", pdf(3), name="three.pdf", headers=AUTH).json()
     queued = post(slow_farm, "/v1/jobs", blank_image(), headers=AUTH).json()
     url = slow_farm.url + running["url"]
-    progress = wait_for(lambda: requests.get(url, headers=AUTH, timeout=10).json().get("progress", {}).get("pages_done"),
-                        timeout=30, message="pages done to show")
+    progress = wait_for(
+        lambda: requests.get(url, headers=AUTH, timeout=10).json().get("progress", {}).get("pages_done"),
+        timeout=30,
+        message="pages done to show",
+    )
     status = requests.get(url, headers=AUTH, timeout=10).json()
     assert status["status"] == "running" and status["progress"]["pages_total"] == 3 and progress >= 1
     error_of(requests.delete(url, headers=AUTH, timeout=10), 409, "job_running")
     cancelled = requests.delete(slow_farm.url + queued["url"], headers=AUTH, timeout=10)
     assert cancelled.status_code == 200 and cancelled.json()["error"]["code"] == "cancelled"
     error_of(requests.get(slow_farm.url + queued["url"], headers=AUTH, timeout=10), 422, "cancelled")
-    error_of(requests.delete(slow_farm.url + "/v1/jobs/" + "0" * 32, headers=AUTH, timeout=10), 404, "not_found")
-    done = wait_for(lambda: (r := requests.get(url, headers=AUTH, timeout=10).json())["status"] == "done" and r,
-                    timeout=30, message="the PDF to finish")
+    error_of(
+        requests.delete(slow_farm.url + "/v1/jobs/" + "0" * 32, headers=AUTH, timeout=10), 404, "not_found"
+    )
+    done = wait_for(
+        lambda: (r := requests.get(url, headers=AUTH, timeout=10).json())["status"] == "done" and r,
+        timeout=30,
+        message="the PDF to finish",
+    )
     assert len(done["pages"]) == 3
 
     error_of(post(slow_farm, "/v1/jobs", pdf(5), name="five.pdf", headers=AUTH), 413, "too_many_pages")
@@ -240,8 +287,11 @@ def test_progress_cancel_and_limits(slow_farm):
 
 
 def test_full_queue_is_503_with_retry_after_and_the_wait_limit_is_202(slow_farm):
-    wait_for(lambda: requests.get(slow_farm.url + "/readyz", timeout=10).json()["queue_depth"] == 0,
-             timeout=30, message="an empty queue")
+    wait_for(
+        lambda: requests.get(slow_farm.url + "/readyz", timeout=10).json()["queue_depth"] == 0,
+        timeout=30,
+        message="an empty queue",
+    )
     # The idle worker is paused while the wait runs out and the queue fills, so no job can finish
     # meanwhile: the wait certainly ends first and the count is exact. (A one-second job against
     # the one-second wait was a race, lost with a 200 when the front was slow to start waiting.)

@@ -16,19 +16,54 @@ ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = [pytest.mark.system, pytest.mark.engine]
 
-SECTIONS = ("accuracy", "limit", "reference_limit", "engine_single", "idle", "latency", "http", "dropfolder", "memory", "queue", "baseline")
-PLOTS = ("throughput.png", "latency_added.png", "concurrency.png", "memory_ppocrv3.png", "memory_ppocrv4.png",
-         "queue_scale.png")
-MARKDOWN_HEADINGS = ("## Summary", "## Targets", "## Accuracy", "## Images", "## Counts", "## Idle single requests, per image",
-                     "## Concurrency", "## Idle CPU by process", "## Drop folder", "## Queue scale",
-                     "## Memory, ppocrv3", "## Memory, ppocrv4", "## Plots")
+SECTIONS = (
+    "accuracy",
+    "limit",
+    "reference_limit",
+    "engine_single",
+    "idle",
+    "latency",
+    "http",
+    "dropfolder",
+    "memory",
+    "queue",
+    "baseline",
+)
+PLOTS = (
+    "throughput.png",
+    "latency_added.png",
+    "concurrency.png",
+    "memory_ppocrv3.png",
+    "memory_ppocrv4.png",
+    "queue_scale.png",
+)
+MARKDOWN_HEADINGS = (
+    "## Summary",
+    "## Targets",
+    "## Accuracy",
+    "## Images",
+    "## Counts",
+    "## Idle single requests, per image",
+    "## Concurrency",
+    "## Idle CPU by process",
+    "## Drop folder",
+    "## Queue scale",
+    "## Memory, ppocrv3",
+    "## Memory, ppocrv4",
+    "## Plots",
+)
 
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("bench") / "report"
-    run = subprocess.run([str(ROOT / "scripts" / "bench"), "--smoke", "--out", str(out)], cwd=ROOT,
-                         capture_output=True, text=True, timeout=900)
+    run = subprocess.run(
+        [str(ROOT / "scripts" / "bench"), "--smoke", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
     return out
 
@@ -49,9 +84,19 @@ def test_markdown_has_every_section_and_target(report):
     text = (report / "report.md").read_text()
     for heading in MARKDOWN_HEADINGS:
         assert heading in text, heading
-    for measure in ("Engine limit", "PaddleOCR 2.10 alone", "Farm over HTTP", "drop folder", "added latency", "Idle farm CPU",
-                    "Worker memory, ppocrv3", "Worker memory, ppocrv4", "Claim rate", "seed file handshake",
-                    "model built per request"):
+    for measure in (
+        "Engine limit",
+        "PaddleOCR 2.10 alone",
+        "Farm over HTTP",
+        "drop folder",
+        "added latency",
+        "Idle farm CPU",
+        "Worker memory, ppocrv3",
+        "Worker memory, ppocrv4",
+        "Claim rate",
+        "seed file handshake",
+        "model built per request",
+    ):
         assert measure in text, measure
     for image in ("label.png", "sticker.jpg", "upside-down.jpg", "sign-photo.jpg"):
         assert image in text, image
@@ -74,7 +119,12 @@ def test_json_figures_are_present_and_positive(report):
     assert positive(s["latency"]["latency_ms"]["p50"])
     assert s["latency"]["added_ms"]["n"] > 0
     assert s["idle"]["wall_s"] > 0 and s["idle"]["cpu_s"] >= 0
-    assert {row["role"] for row in s["idle"]["per_process"]} >= {"supervisord", "gunicorn", "intake", "ocr worker"}
+    assert {row["role"] for row in s["idle"]["per_process"]} >= {
+        "supervisord",
+        "gunicorn",
+        "intake",
+        "ocr worker",
+    }
     for models in ("ppocrv3", "ppocrv4"):
         run = s["memory"][models]
         assert run["jobs"] > 0 and run["errors"] == 0
@@ -82,8 +132,14 @@ def test_json_figures_are_present_and_positive(report):
     assert all(positive(row["claims_per_s"]) for row in s["queue"]["depths"])
     assert positive(s["baseline"]["handshake"]["images_per_s"])
     assert positive(s["baseline"]["per_request"]["images_per_s"])
-    assert set(data["targets"]) == {"engine_speed", "http_throughput", "added_latency", "idle_cpu", "memory",
-                                    "claim_rate"}
+    assert set(data["targets"]) == {
+        "engine_speed",
+        "http_throughput",
+        "added_latency",
+        "idle_cpu",
+        "memory",
+        "claim_rate",
+    }
     assert len(data["images"]) == 4
 
 

@@ -35,17 +35,29 @@ def farm(tmp_path_factory):
 @pytest.fixture(scope="module")
 def busy_farm(tmp_path_factory):
     """The fake engine at three seconds a file, room for one job, an API token, and two model sets."""
-    with FarmProcess(tmp_path_factory.mktemp("busy"), workers=1, engine="fake", fake_delay=3, max_queue=1,
-                     api_token=TOKEN, models="ppocrv3,ppocrv6") as farm:
+    with FarmProcess(
+        tmp_path_factory.mktemp("busy"),
+        workers=1,
+        engine="fake",
+        fake_delay=3,
+        max_queue=1,
+        api_token=TOKEN,
+        models="ppocrv3,ppocrv6",
+    ) as farm:
         yield farm
 
 
 def ocr(*args, cwd: Path, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     """scripts/ocr in a clean environment (no OCRFARM_* from the shell running the tests)."""
-    clean = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", str(cwd)),
-             "LANG": "C.UTF-8", **(env or {})}
-    return subprocess.run([str(OCR), *map(str, args)], cwd=cwd, env=clean, capture_output=True, text=True,
-                          timeout=timeout)
+    clean = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", str(cwd)),
+        "LANG": "C.UTF-8",
+        **(env or {}),
+    }
+    return subprocess.run(
+        [str(OCR), *map(str, args)], cwd=cwd, env=clean, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def write(path: Path, data: bytes) -> Path:
@@ -79,7 +91,10 @@ def test_help_explains_every_option(tmp_path):
 def test_a_folder_tree_is_read_and_mirrored_into_the_output_folder(farm, tmp_path):
     write(tmp_path / "scans" / "invoice.png", render_text())
     write(tmp_path / "scans" / "2026" / "march" / "note.jpg", render_text(["Hello world"], fmt="JPEG"))
-    write(tmp_path / "scans" / "2026" / "march" / "letter.pdf", pdf_of(render_text(), render_text(["Hello world"])))
+    write(
+        tmp_path / "scans" / "2026" / "march" / "letter.pdf",
+        pdf_of(render_text(), render_text(["Hello world"])),
+    )
     write(tmp_path / "scans" / "2026" / ".hidden" / "skipped.png", render_text())
     write(tmp_path / "scans" / "readme.md", b"not sent: not an image's name")
     write(tmp_path / "extra.png", render_text(["Hello world"]))
@@ -91,10 +106,19 @@ def test_a_folder_tree_is_read_and_mirrored_into_the_output_folder(farm, tmp_pat
 
     out = tmp_path / "out"
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*"))
-    assert written == ["extra.json", "extra.txt", "scans", "scans/2026", "scans/2026/march",
-                       "scans/2026/march/letter.json", "scans/2026/march/letter.txt",
-                       "scans/2026/march/note.json", "scans/2026/march/note.txt",
-                       "scans/invoice.json", "scans/invoice.txt"]
+    assert written == [
+        "extra.json",
+        "extra.txt",
+        "scans",
+        "scans/2026",
+        "scans/2026/march",
+        "scans/2026/march/letter.json",
+        "scans/2026/march/letter.txt",
+        "scans/2026/march/note.json",
+        "scans/2026/march/note.txt",
+        "scans/invoice.json",
+        "scans/invoice.txt",
+    ]
     assert_reads(text_of(out / "scans" / "invoice.txt"), SAMPLE_LINES)
     assert_reads(text_of(out / "scans" / "2026" / "march" / "note.txt"), ["Hello world"])
     assert_reads(text_of(out / "extra.txt"), ["Hello world"])
@@ -116,7 +140,9 @@ def test_a_bad_file_fails_the_run_and_is_named_with_its_reason(farm, tmp_path):
     assert result.returncode == 1, result.stderr
     failed = result.stderr.split("failed:\n", 1)[1].splitlines()
     assert len(failed) == 2, result.stderr
-    assert re.fullmatch(r"  \S*broken\.png: the file is not an image .*\(unsupported_type, HTTP 415\)", failed[0])
+    assert re.fullmatch(
+        r"  \S*broken\.png: the file is not an image .*\(unsupported_type, HTTP 415\)", failed[0]
+    )
     assert failed[1] == "  nowhere.png: no such file or folder"
     assert "5 files: 3 read, 2 failed" in result.stderr
     assert "ocr:" not in result.stderr.split("scripts/ocr:")[0], "-q still drew a progress bar"
@@ -131,14 +157,20 @@ def test_a_full_farm_is_waited_for_as_it_asks_not_failed(busy_farm, tmp_path):
     for n in range(3):
         write(tmp_path / "batch" / f"page{n}.png", blank_image(100 + n, 50))
     # Someone else's job fills the farm for three seconds: the client starts into a full queue.
-    response = requests.post(busy_farm.url + "/v1/jobs", files={"file": ("other.png", blank_image())},
-                             headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
+    response = requests.post(
+        busy_farm.url + "/v1/jobs",
+        files={"file": ("other.png", blank_image())},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=30,
+    )
     assert response.status_code == 202, response.text
     result = ocr("batch", "--url", busy_farm.url, "--token", TOKEN, "-j", "3", "-v", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "3 files: 3 read, 0 failed" in result.stderr
     assert re.search(r"the farm was busy \d+ times", result.stderr)
-    assert re.search(r"page\d\.png: the farm is busy: .*\(busy, HTTP 503\); sending again in 5 s", result.stderr)
+    assert re.search(
+        r"page\d\.png: the farm is busy: .*\(busy, HTTP 503\); sending again in 5 s", result.stderr
+    )
     # The farm really refused while full (its access log), and every file was read in the end.
     assert re.search(r'"POST /v1/jobs HTTP/1\.1" 503', busy_farm.log_text())
     for n in range(3):
@@ -158,8 +190,14 @@ def test_the_token_comes_from_the_option_or_the_environment(busy_farm, tmp_path)
     wrong = ocr("a.png", "--url", busy_farm.url, "--token", "nope", cwd=tmp_path)
     assert wrong.returncode == 1 and "unauthorized, HTTP 401" in wrong.stderr
 
-    from_env = ocr("a.png", "b.png", "-j", "1", cwd=tmp_path,
-                   env={"OCRFARM_URL": busy_farm.url, "OCRFARM_API_TOKEN": TOKEN})
+    from_env = ocr(
+        "a.png",
+        "b.png",
+        "-j",
+        "1",
+        cwd=tmp_path,
+        env={"OCRFARM_URL": busy_farm.url, "OCRFARM_API_TOKEN": TOKEN},
+    )
     assert from_env.returncode == 0, from_env.stderr
     assert (tmp_path / "a.txt").read_text() == "60x40\n" and (tmp_path / "b.txt").read_text() == "61x40\n"
 
@@ -168,9 +206,14 @@ def test_a_farm_that_does_not_answer_yet_is_tried_again(tmp_path):
     write(tmp_path / "early.png", blank_image(70, 30))
     (tmp_path / "late").mkdir()
     farm = FarmProcess(tmp_path / "late", workers=1, engine="fake")
-    client = subprocess.Popen([str(OCR), "early.png", "--url", farm.url, "--retries", "6", "-v"], cwd=tmp_path,
-                              env={"PATH": os.environ["PATH"], "HOME": str(tmp_path), "LANG": "C.UTF-8"},
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    client = subprocess.Popen(
+        [str(OCR), "early.png", "--url", farm.url, "--retries", "6", "-v"],
+        cwd=tmp_path,
+        env={"PATH": os.environ["PATH"], "HOME": str(tmp_path), "LANG": "C.UTF-8"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         farm.start()  # after the client: its first tries find nothing listening
         _, stderr = client.communicate(timeout=120)
@@ -186,8 +229,11 @@ def test_no_farm_at_all_fails_after_the_retries_with_the_reason(tmp_path):
     write(tmp_path / "lonely.png", blank_image())
     result = ocr("lonely.png", "--url", f"http://127.0.0.1:{free_port()}", "--retries", "1", cwd=tmp_path)
     assert result.returncode == 1
-    assert re.search(r"lonely\.png: no answer from the farm at http://127\.0\.0\.1:\d+/ after 2 tries: "
-                     r"connection refused", result.stderr), result.stderr
+    assert re.search(
+        r"lonely\.png: no answer from the farm at http://127\.0\.0\.1:\d+/ after 2 tries: "
+        r"connection refused",
+        result.stderr,
+    ), result.stderr
 
 
 def test_spool_mode_drops_into_the_inbox_and_reads_the_outbox(farm, tmp_path):
@@ -212,7 +258,9 @@ def test_spool_mode_drops_into_the_inbox_and_reads_the_outbox(farm, tmp_path):
     assert again.returncode == 1
     assert_reads(text_of(tmp_path / "out" / "drop" / "invoice.txt"), ["Hello world"])
     assert_reads(text_of(tmp_path / "out" / "drop" / "sub" / "note.txt"), SAMPLE_LINES)
-    assert re.search(r"drop/sub/broken\.png: .*not an image.*\(unsupported_type\)", again.stderr), again.stderr
+    assert re.search(r"drop/sub/broken\.png: .*not an image.*\(unsupported_type\)", again.stderr), (
+        again.stderr
+    )
     delivered = sorted(p.name for p in (farm.spool / "outbox" / "drop" / "sub").glob("note*.json"))
     assert len(delivered) == 2 and "note.json" in delivered, delivered
     assert any(re.fullmatch(r"note-[0-9a-f]{8}\.json", name) for name in delivered), delivered
@@ -239,7 +287,14 @@ def test_model_picks_one_of_the_farms_sets_and_an_unknown_one_fails_naming_them(
 
 
 def test_model_is_refused_with_spool_mode(tmp_path):
-    result = ocr("--spool", tmp_path, "--model", "ppocrv6", write(tmp_path / "a.png", blank_image()), cwd=tmp_path,
-                 timeout=120)
+    result = ocr(
+        "--spool",
+        tmp_path,
+        "--model",
+        "ppocrv6",
+        write(tmp_path / "a.png", blank_image()),
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert result.returncode == 2
     assert "--model needs HTTP" in result.stderr

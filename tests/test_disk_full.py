@@ -60,11 +60,16 @@ class Disk:
 def disk(tmp_path):
     mount = tmp_path / "disk"
     mount.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={DISK_MB}m", "tmpfs", str(mount)],
-                             capture_output=True, text=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={DISK_MB}m", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
     if mounted.returncode != 0:
-        pytest.fail(f"could not mount a {DISK_MB} MB tmpfs for the full-disk tests (they need root): "
-                    f"{mounted.stderr.strip()}")
+        pytest.fail(
+            f"could not mount a {DISK_MB} MB tmpfs for the full-disk tests (they need root): "
+            f"{mounted.stderr.strip()}"
+        )
     try:
         yield Disk(mount)
     finally:
@@ -108,8 +113,11 @@ def worker_out_of_room(disk: Disk, spool: Spool, settings: Settings, caplog, **w
     caplog.set_level(logging.ERROR, logger="workers.loop")
     thread.start()
     try:
-        wait_for(lambda: "the spool's disk is full" in caplog.text, timeout=30,
-                 message="the worker to find no room for its result")
+        wait_for(
+            lambda: "the spool's disk is full" in caplog.text,
+            timeout=30,
+            message="the worker to find no room for its result",
+        )
         yield worker, thread
     finally:
         worker.stop()
@@ -124,15 +132,20 @@ def test_an_upload_the_disk_cannot_hold_is_refused_whole_with_507(disk):
     assert len(upload) > 400_000
 
     def post():
-        return client.post("/v1/jobs", data={"file": (io.BytesIO(upload), "big.png")},
-                           content_type="multipart/form-data")
+        return client.post(
+            "/v1/jobs", data={"file": (io.BytesIO(upload), "big.png")}, content_type="multipart/form-data"
+        )
 
     disk.fill(leave=len(upload) // 2)
-    assert client.get("/readyz").get_json()["disk_free_bytes"] < len(upload), "readiness shows the disk filling"
+    assert client.get("/readyz").get_json()["disk_free_bytes"] < len(upload), (
+        "readiness shows the disk filling"
+    )
     refused = post()
     assert refused.status_code == 507, refused.get_data(as_text=True)
-    assert refused.get_json()["error"] == {"code": "insufficient_storage",
-                                           "message": "the spool's disk is full; try again later"}
+    assert refused.get_json()["error"] == {
+        "code": "insufficient_storage",
+        "message": "the spool's disk is full; try again later",
+    }
     assert list(spool.queue.iterdir()) == [] and list(spool.tmp.iterdir()) == [], "no part of it was kept"
 
     disk.free()
@@ -174,7 +187,9 @@ def test_a_worker_asked_to_stop_while_the_disk_is_full_lets_the_job_go(disk, cap
         worker.stop()
         thread.join(timeout=30)
         assert not thread.is_alive(), "a stop request ends the wait for room"
-    assert spool.result(job.id) is None and (spool.queue / job.id).is_dir(), "the job is queued again, not lost"
+    assert spool.result(job.id) is None and (spool.queue / job.id).is_dir(), (
+        "the job is queued again, not lost"
+    )
 
     disk.free()
     Worker(spool, FakeEngine(), settings, "w2").work(burst=True)

@@ -31,7 +31,10 @@ def text_on_transparent(color) -> bytes:
 
 
 def pdf(pages: int) -> bytes:
-    images = [Image.open(io.BytesIO(render_text([f"Page {n} of the report"]))).convert("RGB") for n in range(1, pages + 1)]
+    images = [
+        Image.open(io.BytesIO(render_text([f"Page {n} of the report"]))).convert("RGB")
+        for n in range(1, pages + 1)
+    ]
     return encode(images[0], "PDF", save_all=True, append_images=images[1:], resolution=100)
 
 
@@ -143,6 +146,7 @@ def test_text_on_a_transparent_background_stays_readable(color):
 
 # The OpenCV fast path for plain JPEGs and PNGs must hand the engine the very array Pillow did.
 
+
 def photo(width: int = 641, height: int = 479, mode: str = "RGB") -> Image.Image:
     """Smooth colour gradients, noise and text at odd sizes: chroma subsampling, upsampling at
     the edges and the IDCT all have something to get wrong."""
@@ -171,11 +175,21 @@ def assert_fast_and_identical(data: bytes) -> np.ndarray:
     return page
 
 
-@pytest.mark.parametrize("params", [
-    {"quality": 85}, {"quality": 40}, {"quality": 97, "subsampling": 0}, {"quality": 90, "subsampling": 1},
-    {"quality": 75, "subsampling": 2}, {"quality": 85, "progressive": True}, {"quality": 85, "optimize": True},
-    {"quality": 85, "progressive": True, "subsampling": 0}, {"quality": 85, "restart_marker_rows": 2},
-], ids=lambda p: "-".join(f"{k}={v}" for k, v in p.items()))
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"quality": 85},
+        {"quality": 40},
+        {"quality": 97, "subsampling": 0},
+        {"quality": 90, "subsampling": 1},
+        {"quality": 75, "subsampling": 2},
+        {"quality": 85, "progressive": True},
+        {"quality": 85, "optimize": True},
+        {"quality": 85, "progressive": True, "subsampling": 0},
+        {"quality": 85, "restart_marker_rows": 2},
+    ],
+    ids=lambda p: "-".join(f"{k}={v}" for k, v in p.items()),
+)
 def test_plain_colour_jpeg_fast_path_is_pixel_identical(params):
     assert_fast_and_identical(encode(photo(), "JPEG", **params))
 
@@ -198,8 +212,10 @@ def test_every_exif_orientation_turns_the_page_as_pillow_does(orientation, mode)
 
 
 def test_an_orientation_given_only_in_xmp_is_applied_as_pillow_applies_it():
-    xmp = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
-           b'<rdf:Description xmlns:tiff="http://ns.adobe.com/tiff/1.0/" tiff:Orientation="6"/></rdf:RDF></x:xmpmeta>')
+    xmp = (
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        b'<rdf:Description xmlns:tiff="http://ns.adobe.com/tiff/1.0/" tiff:Orientation="6"/></rdf:RDF></x:xmpmeta>'
+    )
     stored = photo()
     page = assert_fast_and_identical(encode(stored, "JPEG", quality=85, xmp=xmp))
     assert page.shape[:2] == (stored.width, stored.height)
@@ -224,23 +240,32 @@ def png_with_orientation(where: str) -> bytes:
         exif[0x0112] = 6
         return encode(photo(), "PNG", exif=exif)
     text = PngImagePlugin.PngInfo()
-    text.add_itxt("XML:com.adobe.xmp", '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf='
-                  '"http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:tiff='
-                  '"http://ns.adobe.com/tiff/1.0/" tiff:Orientation="6"/></rdf:RDF></x:xmpmeta>')
+    text.add_itxt(
+        "XML:com.adobe.xmp",
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf='
+        '"http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:tiff='
+        '"http://ns.adobe.com/tiff/1.0/" tiff:Orientation="6"/></rdf:RDF></x:xmpmeta>',
+    )
     return encode(photo(), "PNG", pnginfo=text)
 
 
-@pytest.mark.parametrize("data", [
-    pytest.param(lambda: encode(photo(mode="CMYK"), "JPEG"), id="cmyk-jpeg"),
-    pytest.param(lambda: encode(photo(mode="P"), "PNG"), id="palette-png"),
-    pytest.param(lambda: encode(photo(mode="RGBA"), "PNG"), id="rgba-png"),
-    pytest.param(lambda: encode(photo(), "PNG", transparency=(255, 255, 255)), id="rgb-trns-png"),
-    pytest.param(lambda: encode(photo(mode="L"), "PNG", bits=4), id="4-bit-grey-png"),
-    pytest.param(lambda: encode(Image.fromarray(np.asarray(photo(mode="L"), np.uint16) * 257), "PNG"), id="16-bit-png"),
-    pytest.param(lambda: png_with_orientation("eXIf"), id="png-exif-orientation"),
-    pytest.param(lambda: png_with_orientation("XMP"), id="png-xmp-orientation"),
-    pytest.param(lambda: encode(photo(), "JPEG") + b"trailing bytes", id="jpeg-trailing-bytes"),
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(lambda: encode(photo(mode="CMYK"), "JPEG"), id="cmyk-jpeg"),
+        pytest.param(lambda: encode(photo(mode="P"), "PNG"), id="palette-png"),
+        pytest.param(lambda: encode(photo(mode="RGBA"), "PNG"), id="rgba-png"),
+        pytest.param(lambda: encode(photo(), "PNG", transparency=(255, 255, 255)), id="rgb-trns-png"),
+        pytest.param(lambda: encode(photo(mode="L"), "PNG", bits=4), id="4-bit-grey-png"),
+        pytest.param(
+            lambda: encode(Image.fromarray(np.asarray(photo(mode="L"), np.uint16) * 257), "PNG"),
+            id="16-bit-png",
+        ),
+        pytest.param(lambda: png_with_orientation("eXIf"), id="png-exif-orientation"),
+        pytest.param(lambda: png_with_orientation("XMP"), id="png-xmp-orientation"),
+        pytest.param(lambda: encode(photo(), "JPEG") + b"trailing bytes", id="jpeg-trailing-bytes"),
+    ],
+)
 def test_everything_else_goes_through_pillow_as_before(data):
     data = data()
     assert documents._decode_plain(data, documents.inspect(data, LIMITS)) is None
@@ -261,7 +286,7 @@ def damaged(fmt: str, how: str) -> bytes:
     if how == "cut-before-end":
         return bytes(data[:-30])
     middle = len(data) // 2
-    data[middle:middle + 64] = bytes(range(64))  # "corrupt": coded data overwritten, the end intact
+    data[middle : middle + 64] = bytes(range(64))  # "corrupt": coded data overwritten, the end intact
     return bytes(data)
 
 

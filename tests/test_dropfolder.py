@@ -84,9 +84,21 @@ def test_a_file_that_keeps_changing_is_not_taken(farm):
 
 def test_junk_and_temporary_names_are_ignored_until_renamed(farm):
     settings, spool, intake, clock = farm
-    junk = [".DS_Store", "._scan.png", "Thumbs.db", "desktop.ini", "@eaDir/scan.png", "__MACOSX/scan.png",
-            ".stfolder/x.png", ".Trashes/x.png", ".hidden.png", "scan.png.part", "scan.png.tmp",
-            "scan.png.crdownload", ".scan.png.Xa81Qz"]
+    junk = [
+        ".DS_Store",
+        "._scan.png",
+        "Thumbs.db",
+        "desktop.ini",
+        "@eaDir/scan.png",
+        "__MACOSX/scan.png",
+        ".stfolder/x.png",
+        ".Trashes/x.png",
+        ".hidden.png",
+        "scan.png.part",
+        "scan.png.tmp",
+        "scan.png.crdownload",
+        ".scan.png.Xa81Qz",
+    ]
     for rel in junk:
         drop(spool, rel, blank_image())
     assert settle(intake, clock, 60) == 0
@@ -146,7 +158,7 @@ def test_truncated_jpeg_waits_for_the_rest(farm):
     path = drop(spool, "scan.jpg", jpeg[: len(jpeg) // 2])
     assert settle(intake, clock) == 0
     with open(path, "ab") as f:
-        f.write(jpeg[len(jpeg) // 2:])
+        f.write(jpeg[len(jpeg) // 2 :])
     assert settle(intake, clock) == 1
     run_workers(spool, settings)
     assert json.loads((spool.outbox / "scan.json").read_text())["status"] == "done"
@@ -201,9 +213,19 @@ def test_a_dropped_job_answered_but_not_archived_is_archived_when_retired(farm):
     # As an older farm left it: the result written, the original not yet in done/, the worker dead.
     claim = spool.claim("w")
     job = claim.job
-    (spool.results / f"{job.id}.json").write_text(json.dumps(
-        {"id": job.id, "status": "done", "source": "inbox", "filename": "scan.png", "size": job.size,
-         "submitted": job.submitted, "text": ""}))
+    (spool.results / f"{job.id}.json").write_text(
+        json.dumps(
+            {
+                "id": job.id,
+                "status": "done",
+                "source": "inbox",
+                "filename": "scan.png",
+                "size": job.size,
+                "submitted": job.submitted,
+                "text": "",
+            }
+        )
+    )
     claim.lock.release()
     assert spool.claim("w") is None, "retired from its result, not run again"
     assert [p.name for p in spool.done.iterdir()] == ["scan.png"]

@@ -61,7 +61,7 @@ def farm(tmp_path_factory):
 def test_slow_writer_is_taken_only_when_complete_and_once(farm):
     data = render_text(fmt="JPEG")
     path = farm.spool / "inbox" / "slow.jpg"
-    chunks = [data[i:i + len(data) // 8 + 1] for i in range(0, len(data), len(data) // 8 + 1)]
+    chunks = [data[i : i + len(data) // 8 + 1] for i in range(0, len(data), len(data) // 8 + 1)]
     with open(path, "wb") as f:
         for chunk in chunks:
             f.write(chunk)
@@ -70,9 +70,14 @@ def test_slow_writer_is_taken_only_when_complete_and_once(farm):
             time.sleep(0.5)
             assert path.exists(), "taken while still being written"
             assert not (farm.spool / "outbox" / "slow.json").exists()
-    result = wait_for(lambda: (farm.spool / "outbox" / "slow.json").exists() and
-                      json.loads((farm.spool / "outbox" / "slow.json").read_text()),
-                      timeout=60, message="the slow file's result")
+    result = wait_for(
+        lambda: (
+            (farm.spool / "outbox" / "slow.json").exists()
+            and json.loads((farm.spool / "outbox" / "slow.json").read_text())
+        ),
+        timeout=60,
+        message="the slow file's result",
+    )
     assert result["status"] == "done"
     assert_reads(result["text"].splitlines())
     assert (farm.spool / "outbox" / "slow.txt").read_text() == result["text"] + "\n"
@@ -117,8 +122,12 @@ def test_three_hundred_files_dropped_at_once_come_out_exactly_once(farm):
     for p in (farm.spool / "failed").iterdir():
         p.unlink()
     expected = drop_batch(farm.spool / "inbox", 300)
-    wait_for(lambda: len(outbox_results(farm.spool)) >= 300 and not list((farm.spool / "queue").iterdir()),
-             timeout=600, interval=0.5, message="300 results")
+    wait_for(
+        lambda: len(outbox_results(farm.spool)) >= 300 and not list((farm.spool / "queue").iterdir()),
+        timeout=600,
+        interval=0.5,
+        message="300 results",
+    )
     check_exactly_once(farm.spool, expected)
 
 
@@ -132,8 +141,12 @@ def test_restarting_the_whole_farm_mid_batch_loses_nothing(tmp_path):
         done_before = len(outbox_results(farm.spool))
         assert done_before < 120, "stopped mid-batch"
         farm.start()
-        wait_for(lambda: len(outbox_results(farm.spool)) >= 120 and not list((farm.spool / "queue").iterdir()),
-                 timeout=600, interval=0.5, message="the rest of the batch after the restart")
+        wait_for(
+            lambda: len(outbox_results(farm.spool)) >= 120 and not list((farm.spool / "queue").iterdir()),
+            timeout=600,
+            interval=0.5,
+            message="the rest of the batch after the restart",
+        )
         check_exactly_once(farm.spool, expected)
         assert list((farm.spool / "tmp").iterdir()) == [], "no temp files left"
     finally:

@@ -42,15 +42,20 @@ def engine_for(kind: str, model_set: str):
         original = network.download_with_progressbar
         network.download_with_progressbar = no_downloads
         try:
-            settings = Settings.from_env({"OCRFARM_ENGINE": kind, "OCRFARM_MODELS": model_set, "OCRFARM_THREADS": "1"})
+            settings = Settings.from_env(
+                {"OCRFARM_ENGINE": kind, "OCRFARM_MODELS": model_set, "OCRFARM_THREADS": "1"}
+            )
             _engines[kind, model_set] = build_engine(settings)
         finally:
             network.download_with_progressbar = original
     return _engines[kind, model_set]
 
 
-@pytest.fixture(scope="module", params=[("onnx", "ppocrv3"), ("onnx", "ppocrv6"), ("paddle", "ppocrv3"),
-                                        ("paddle", "ppocrv4")], ids=lambda p: f"{p[0]}-{p[1]}")
+@pytest.fixture(
+    scope="module",
+    params=[("onnx", "ppocrv3"), ("onnx", "ppocrv6"), ("paddle", "ppocrv3"), ("paddle", "ppocrv4")],
+    ids=lambda p: f"{p[0]}-{p[1]}",
+)
 def engine(request):
     return engine_for(*request.param)
 
@@ -74,7 +79,9 @@ def test_detection_side_limit_is_applied_per_call(engine):
     from PIL import Image, ImageDraw, ImageFont
 
     image = Image.new("RGB", (3200, 300), "white")
-    ImageDraw.Draw(image).text((40, 130), "Total 1234.56 EUR", fill="black", font=ImageFont.load_default(size=22))
+    ImageDraw.Draw(image).text(
+        (40, 130), "Total 1234.56 EUR", fill="black", font=ImageFont.load_default(size=22)
+    )
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     page = next(documents.pages(buffer.getvalue(), LIMITS))
@@ -108,8 +115,13 @@ def test_thread_setting_is_what_the_engine_uses(model_set):
         pytest.skip("needs two cores to tell one thread from two")
     probes = {}
     for threads in (1, 2):
-        probe = subprocess.run([sys.executable, "-m", "tests.probe_threads", model_set, str(threads)],
-                               cwd=ROOT, capture_output=True, text=True, timeout=300)
+        probe = subprocess.run(
+            [sys.executable, "-m", "tests.probe_threads", model_set, str(threads)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert probe.returncode == 0, probe.stderr[-2000:]
         probes[threads] = json.loads(probe.stdout.strip().splitlines()[-1])
     # Shares of the work and time runnable, not CPU per second of wall time: a busy machine lends
@@ -121,32 +133,51 @@ def test_thread_setting_is_what_the_engine_uses(model_set):
     # another, so at most two compute at once): count the work in the busiest thread's units, not
     # threads that ever worked.
     assert two["busy_threads"] >= 2, two
-    assert 1.3 < two["work_per_busiest"] < 2.3, f"two threads did {two['work_per_busiest']:.2f} threads' work: {two}"
+    assert 1.3 < two["work_per_busiest"] < 2.3, (
+        f"two threads did {two['work_per_busiest']:.2f} threads' work: {two}"
+    )
 
 
 def test_missing_weights_are_named_by_their_setting(tmp_path):
     empty_dir = tmp_path / "det"
     empty_dir.mkdir()
     # A Paddle model folder without its files is exactly what PaddleOCR would go and download.
-    settings = Settings.from_env({"OCRFARM_MODELS": "custom", "OCRFARM_DET_MODEL": str(empty_dir),
-                                  "OCRFARM_REC_MODEL": str(tmp_path / "rec")})
+    settings = Settings.from_env(
+        {
+            "OCRFARM_MODELS": "custom",
+            "OCRFARM_DET_MODEL": str(empty_dir),
+            "OCRFARM_REC_MODEL": str(tmp_path / "rec"),
+        }
+    )
     with pytest.raises(ConfigurationError, match="OCRFARM_DET_MODEL"):
         models.resolve(settings)
 
 
 def test_custom_model_paths_load(tmp_path):
     builtin = models.resolve(Settings.from_env({}, models="ppocrv3"))
-    settings = Settings.from_env({"OCRFARM_MODELS": "custom", "OCRFARM_DET_MODEL": str(builtin.det),
-                                  "OCRFARM_REC_MODEL": str(builtin.rec), "OCRFARM_CLS_MODEL": str(builtin.cls)})
+    settings = Settings.from_env(
+        {
+            "OCRFARM_MODELS": "custom",
+            "OCRFARM_DET_MODEL": str(builtin.det),
+            "OCRFARM_REC_MODEL": str(builtin.rec),
+            "OCRFARM_CLS_MODEL": str(builtin.cls),
+        }
+    )
     custom = models.resolve(settings)
     assert (custom.format, custom.det) == ("onnx", builtin.det)
 
 
 def test_worker_with_missing_weights_refuses_to_start_with_one_line(tmp_path):
-    env = {"PATH": os.environ["PATH"], "OCRFARM_SPOOL": str(tmp_path / "spool"), "OCRFARM_MODELS": "custom",
-           "OCRFARM_DET_MODEL": str(tmp_path / "nowhere.onnx"), "OCRFARM_REC_MODEL": str(tmp_path / "rec.onnx")}
-    result = subprocess.run([sys.executable, "-m", "workers"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
+    env = {
+        "PATH": os.environ["PATH"],
+        "OCRFARM_SPOOL": str(tmp_path / "spool"),
+        "OCRFARM_MODELS": "custom",
+        "OCRFARM_DET_MODEL": str(tmp_path / "nowhere.onnx"),
+        "OCRFARM_REC_MODEL": str(tmp_path / "rec.onnx"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "workers"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 3
     errors = [line for line in result.stdout.splitlines() + result.stderr.splitlines() if "ERROR" in line]
     assert len(errors) == 1, result.stdout + result.stderr

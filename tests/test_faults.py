@@ -64,7 +64,9 @@ class Load:
         """POST until the farm accepts the file; the job's id."""
         while True:
             try:
-                response = requests.post(self.farm.url + "/v1/jobs", files={"file": ("x.png", data)}, timeout=30)
+                response = requests.post(
+                    self.farm.url + "/v1/jobs", files={"file": ("x.png", data)}, timeout=30
+                )
             except requests.ConnectionError:
                 self.bump("connection_refused")  # the front is restarting: try again
                 time.sleep(0.2)
@@ -121,8 +123,18 @@ class Load:
 
 
 def test_nothing_accepted_is_lost_or_answered_twice(tmp_path):
-    farm = FarmProcess(tmp_path, workers=3, engine="fake", fake_delay=0.1, job_timeout=3, max_attempts=3,
-                       max_queue=40, quiet_period=0.5, decode_grace=2, poll_interval=0.2)
+    farm = FarmProcess(
+        tmp_path,
+        workers=3,
+        engine="fake",
+        fake_delay=0.1,
+        job_timeout=3,
+        max_attempts=3,
+        max_queue=40,
+        quiet_period=0.5,
+        decode_grace=2,
+        poll_interval=0.2,
+    )
     try:
         farm.start()
         load = Load(farm)
@@ -149,13 +161,18 @@ def test_nothing_accepted_is_lost_or_answered_twice(tmp_path):
         results = farm.spool / "results"
 
         def all_answered():
-            return (all((results / f"{job_id}.json").exists() for job_id in load.accepted)
-                    and not any((farm.spool / "queue").iterdir())
-                    and not any((farm.spool / "inbox").iterdir()))
+            return (
+                all((results / f"{job_id}.json").exists() for job_id in load.accepted)
+                and not any((farm.spool / "queue").iterdir())
+                and not any((farm.spool / "inbox").iterdir())
+            )
 
         wait_for(all_answered, timeout=300, interval=0.5, message="every accepted job to be answered")
-        wait_for(lambda: not any((farm.spool / "tmp").iterdir()), timeout=60,
-                 message="temp files of killed writers to be swept")
+        wait_for(
+            lambda: not any((farm.spool / "tmp").iterdir()),
+            timeout=60,
+            message="temp files of killed writers to be swept",
+        )
 
         # Every job, over HTTP and dropped, has exactly one whole final record.
         records = {p.stem: json.loads(p.read_text()) for p in results.glob("*.json")}
@@ -182,8 +199,10 @@ def test_nothing_accepted_is_lost_or_answered_twice(tmp_path):
         assert all(a["outcome"] == "worker_died" for a in poison["attempts"])
 
         # The hanging jobs: attempts ended by the job timeout, or by a chaos kill while the first ran.
-        assert all(a["outcome"] == "worker_died" or "job timeout" in a["reason"]
-                   for a in records[hung_in_chaos]["attempts"])
+        assert all(
+            a["outcome"] == "worker_died" or "job timeout" in a["reason"]
+            for a in records[hung_in_chaos]["attempts"]
+        )
         assert all("job timeout" in (a["reason"] or "") for a in records[hung_after]["attempts"])
 
         leftovers = [p for folder in ("outbox", "done", "failed") for p in (farm.spool / folder).rglob(".*")]
@@ -191,8 +210,11 @@ def test_nothing_accepted_is_lost_or_answered_twice(tmp_path):
         assert load.counts["rejected_503"] > 0, "the queue was filled past its limit"
         assert load.counts["kills"] >= 3 and load.counts["front_restarts"] == 1
         # The last hung attempt's worker has just left (exit 4); supervisord starts a fresh one.
-        wait_for(lambda: (states := farm.states()) and all(state == "RUNNING" for state in states.values()),
-                 timeout=30, message="every program to run again")
+        wait_for(
+            lambda: (states := farm.states()) and all(state == "RUNNING" for state in states.values()),
+            timeout=30,
+            message="every program to run again",
+        )
     finally:
         farm.stop()
     SUMMARY_LINES.append(
@@ -215,15 +237,22 @@ def test_restart_all_and_recycling_under_load_lose_nothing(tmp_path):
         assert "started" in farm.ctl("restart", "all")
         submitter.join(timeout=300)
         results = farm.spool / "results"
-        wait_for(lambda: all((results / f"{job_id}.json").exists() for job_id in load.accepted),
-                 timeout=120, interval=0.3, message="every job to be answered")
+        wait_for(
+            lambda: all((results / f"{job_id}.json").exists() for job_id in load.accepted),
+            timeout=120,
+            interval=0.3,
+            message="every job to be answered",
+        )
         for job_id, expected in load.accepted.items():
             record = json.loads((results / f"{job_id}.json").read_text())
             assert record["status"] == "done" and record["text"] == expected
         assert len(list(results.glob("*.json"))) == 80
         assert "recycling after" in farm.log_text(), "workers were recycled on their job budget"
-        wait_for(lambda: all(state == "RUNNING" for state in farm.states().values()), timeout=30,
-                 message=f"every program to run again: {farm.states()}")
+        wait_for(
+            lambda: all(state == "RUNNING" for state in farm.states().values()),
+            timeout=30,
+            message=f"every program to run again: {farm.states()}",
+        )
         assert farm.stop() == 0 and farm.strays == [], "a clean stop after all that"
     finally:
         farm.stop()

@@ -56,7 +56,9 @@ def test_a_request_for_ppocrv6_is_read_by_ppocrv6_and_says_so(farm):
     three = ocr(farm, kana_page(), model="ppocrv3")
     assert three.status_code == 200, three.text
     assert three.json()["options"]["model"] == "ppocrv3"
-    assert "".join(three.json()["text"].split()) != KANA, "PP-OCRv3 read kana: the test no longer tells them apart"
+    assert "".join(three.json()["text"].split()) != KANA, (
+        "PP-OCRv3 read kana: the test no longer tells them apart"
+    )
 
 
 def test_an_unknown_set_is_refused_naming_the_loaded_ones(farm):
@@ -64,7 +66,8 @@ def test_an_unknown_set_is_refused_naming_the_loaded_ones(farm):
     assert answer.status_code == 400
     assert answer.json()["error"] == {
         "code": "bad_option",
-        "message": "option model must be a model set this farm has loaded: ppocrv3, ppocrv6; got 'ppocrv4'"}
+        "message": "option model must be a model set this farm has loaded: ppocrv3, ppocrv6; got 'ppocrv4'",
+    }
 
 
 def test_the_drop_folder_reads_with_the_default_set_and_says_so(farm):

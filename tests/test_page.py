@@ -20,12 +20,19 @@ from playwright.sync_api import expect, sync_playwright
 from tests.farm_process import ROOT, FarmProcess
 from tests.helpers import SAMPLE_LINES, assert_reads, render_text
 
-
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 OUTPUT = ROOT / "test-output"
 HOSTILE_NAME = "<img src=x onerror=alert(1)>.png"
 API_TOKEN = "page-test-token"
@@ -43,8 +50,14 @@ def farm(tmp_path_factory):
 def guarded_farm(tmp_path_factory):
     """A farm that needs an API token and holds one job at a time, with the fake engine taking a
     second a page: for the protocol, not the text."""
-    with FarmProcess(tmp_path_factory.mktemp("guarded"), workers=1, engine="fake", fake_delay=1,
-                     max_queue=1, api_token=API_TOKEN) as farm:
+    with FarmProcess(
+        tmp_path_factory.mktemp("guarded"),
+        workers=1,
+        engine="fake",
+        fake_delay=1,
+        max_queue=1,
+        api_token=API_TOKEN,
+    ) as farm:
         yield farm
 
 
@@ -59,8 +72,9 @@ def slow_farm(tmp_path_factory):
 @pytest.fixture(scope="module")
 def two_set_farm(tmp_path_factory):
     """A farm that has loaded two model sets (the fake engine only names them): the page offers the choice."""
-    with FarmProcess(tmp_path_factory.mktemp("two-sets"), workers=1, engine="fake",
-                     models="ppocrv3,ppocrv6") as farm:
+    with FarmProcess(
+        tmp_path_factory.mktemp("two-sets"), workers=1, engine="fake", models="ppocrv3,ppocrv6"
+    ) as farm:
         yield farm
 
 
@@ -115,10 +129,14 @@ class Tab:
         return self
 
     def add_files(self, *files: tuple[str, str, bytes]):
-        self.page.set_input_files("#files", [{"name": name, "mimeType": mime, "buffer": data} for name, mime, data in files])
+        self.page.set_input_files(
+            "#files", [{"name": name, "mimeType": mime, "buffer": data} for name, mime, data in files]
+        )
 
     def card(self, name: str):
-        return self.page.locator(".job").filter(has=self.page.locator(".job-name", has_text=re.compile("^" + re.escape(name) + "$")))
+        return self.page.locator(".job").filter(
+            has=self.page.locator(".job-name", has_text=re.compile("^" + re.escape(name) + "$"))
+        )
 
     def wait_until(self, name: str, status: str):
         expect(self.card(name)).to_have_attribute("data-status", status, timeout=RESULT_TIMEOUT_MS)
@@ -128,8 +146,9 @@ class Tab:
 
     def foreign_addresses(self) -> list[str]:
         farm = urlsplit(self.farm.url)
-        return [a for a in self.addresses
-                if not (a.startswith(("blob:", "data:")) or urlsplit(a)[:2] == farm[:2])]
+        return [
+            a for a in self.addresses if not (a.startswith(("blob:", "data:")) or urlsplit(a)[:2] == farm[:2])
+        ]
 
     def screenshot(self, name: str) -> Path:
         OUTPUT.mkdir(exist_ok=True)
@@ -179,13 +198,17 @@ def pdf_of(*pages: bytes) -> bytes:
 
 
 def box_rects(page) -> list[dict]:
-    return page.eval_on_selector_all("#boxes polygon.box", "nodes => nodes.map(n => n.getBoundingClientRect().toJSON())")
+    return page.eval_on_selector_all(
+        "#boxes polygon.box", "nodes => nodes.map(n => n.getBoundingClientRect().toJSON())"
+    )
 
 
 def test_an_image_is_read_and_its_boxes_are_drawn_over_it(tab):
     page = tab.page
-    tab.add_files(("invoice.png", "image/png", render_text()),
-                  ("greeting.jpg", "image/jpeg", render_text(["Hello world"], fmt="JPEG")))
+    tab.add_files(
+        ("invoice.png", "image/png", render_text()),
+        ("greeting.jpg", "image/jpeg", render_text(["Hello world"], fmt="JPEG")),
+    )
     tab.wait_until("invoice.png", "done")
     tab.wait_until("greeting.jpg", "done")
     assert tab.statuses("invoice.png")[0] == "uploading"
@@ -204,7 +227,10 @@ def test_an_image_is_read_and_its_boxes_are_drawn_over_it(tab):
     expect(page.locator("#sheet")).to_have_attribute("data-boxes", "2")
     expect(page.locator("#sheet")).to_have_attribute("data-picture", "shown")
     expect(page.locator("#sheet")).to_have_attribute("data-origin", "file")
-    assert page.eval_on_selector("#page-image", "img => img.naturalWidth") == Image.open(io.BytesIO(render_text())).width
+    assert (
+        page.eval_on_selector("#page-image", "img => img.naturalWidth")
+        == Image.open(io.BytesIO(render_text())).width
+    )
 
     # Boxes sit on the picture, the first line's above the second's.
     sheet = page.locator("#sheet").bounding_box()
@@ -254,13 +280,17 @@ def test_an_image_is_read_and_its_boxes_are_drawn_over_it(tab):
 
 def test_several_files_at_once_each_with_its_own_outcome_and_names_shown_as_text(tab):
     page = tab.page
-    tab.add_files((HOSTILE_NAME, "image/png", render_text(["Hello world"])),
-                  ("notes.txt", "text/plain", b"not an image at all"),
-                  ("scan.tiff", "image/tiff", render_text(fmt="TIFF")))
+    tab.add_files(
+        (HOSTILE_NAME, "image/png", render_text(["Hello world"])),
+        ("notes.txt", "text/plain", b"not an image at all"),
+        ("scan.tiff", "image/tiff", render_text(fmt="TIFF")),
+    )
     for name in (HOSTILE_NAME, "scan.tiff"):
         tab.wait_until(name, "done")
     tab.wait_until("notes.txt", "failed")
-    expect(tab.card("notes.txt").locator(".job-state")).to_have_text(re.compile(r"^Failed: the file is not an image"))
+    expect(tab.card("notes.txt").locator(".job-state")).to_have_text(
+        re.compile(r"^Failed: the file is not an image")
+    )
     for name in (HOSTILE_NAME, "scan.tiff"):
         seen = tab.statuses(name)
         # A small image can be read before the upload's answer leaves the farm, so queued and
@@ -329,8 +359,10 @@ def test_token_is_asked_for_once_and_kept_and_progress_and_a_full_farm_are_shown
             .observe(document.getElementById("token-dialog"), {attributes: true, attributeFilter: ["open"]});
     }""")
     # Two files at once, no token yet: the farm answers 401 to both, and the page asks once.
-    tab.add_files(("report.pdf", "application/pdf", pdf_of(*[render_text([f"Page {n}"]) for n in (1, 2, 3)])),
-                  ("note.png", "image/png", render_text()))
+    tab.add_files(
+        ("report.pdf", "application/pdf", pdf_of(*[render_text([f"Page {n}"]) for n in (1, 2, 3)])),
+        ("note.png", "image/png", render_text()),
+    )
     dialog = page.locator("#token-dialog")
     expect(dialog).to_be_visible()
     expect(page.locator("#token-message")).to_have_text(re.compile("needs an API token"))
@@ -344,12 +376,15 @@ def test_token_is_asked_for_once_and_kept_and_progress_and_a_full_farm_are_shown
     expect(dialog).to_be_hidden()
 
     # The farm takes about a second a page here: the card counts the pages as they are read.
-    expect(tab.card("report.pdf").locator(".job-state")).to_have_text(re.compile(r"^Running: [12] of 3 pages done$"),
-                                                                        timeout=RESULT_TIMEOUT_MS)
+    expect(tab.card("report.pdf").locator(".job-state")).to_have_text(
+        re.compile(r"^Running: [12] of 3 pages done$"), timeout=RESULT_TIMEOUT_MS
+    )
     tab.wait_until("report.pdf", "done")
     tab.wait_until("note.png", "done")
     assert "running" in tab.statuses("report.pdf")
-    assert page.evaluate("window.tokenQuestions") == 2  # the first question, and once more for the wrong token
+    assert (
+        page.evaluate("window.tokenQuestions") == 2
+    )  # the first question, and once more for the wrong token
     assert page.evaluate("sessionStorage.getItem('ocrfarm.token')") == API_TOKEN
 
     # This farm holds one job at a time: a file sent while another runs is refused with 503, and
@@ -358,7 +393,8 @@ def test_token_is_asked_for_once_and_kept_and_progress_and_a_full_farm_are_shown
     tab.wait_until("second.pdf", "running")
     tab.add_files(("waits.png", "image/png", render_text()))
     expect(tab.card("waits.png").locator(".job-state")).to_have_text(
-        re.compile(r"^The farm is busy \(.+\); trying again in \d s$"))
+        re.compile(r"^The farm is busy \(.+\); trying again in \d s$")
+    )
     tab.wait_until("waits.png", "done")
     assert "waiting" in tab.statuses("waits.png")
 
@@ -376,7 +412,8 @@ def test_token_is_asked_for_once_and_kept_and_progress_and_a_full_farm_are_shown
 def test_files_dropped_on_the_page_are_sent(tab):
     page = tab.page
     dropped = base64.b64encode(render_text(["Hello world"])).decode()
-    page.evaluate("""(b64) => {
+    page.evaluate(
+        """(b64) => {
         const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
         const data = new DataTransfer();
         data.items.add(new File([bytes], "dropped.png", {type: "image/png"}));
@@ -384,7 +421,9 @@ def test_files_dropped_on_the_page_are_sent(tab):
         for (const type of ["dragenter", "dragover", "drop"]) {
             zone.dispatchEvent(new DragEvent(type, {dataTransfer: data, bubbles: true, cancelable: true}));
         }
-    }""", dropped)
+    }""",
+        dropped,
+    )
     tab.wait_until("dropped.png", "done")
     expect(page.locator("#viewer-name")).to_have_text("dropped.png")
     assert_reads(page.locator("#lines .line-text").all_inner_texts(), ["Hello world"])
@@ -395,7 +434,9 @@ def test_the_seed_form_still_posts_one_file_without_script(tab):
     page = tab.page
     page.goto(tab.farm.url + "/v1/img/ocr")
     assert page.locator("script").count() == 0
-    page.set_input_files("input[type=file]", {"name": "card.png", "mimeType": "image/png", "buffer": render_text()})
+    page.set_input_files(
+        "input[type=file]", {"name": "card.png", "mimeType": "image/png", "buffer": render_text()}
+    )
     with page.expect_navigation():
         page.click("button[type=submit]")
     pairs = json.loads(page.locator("body").inner_text())
@@ -447,7 +488,9 @@ def test_a_file_waiting_for_a_busy_farm_is_cancelled_without_being_sent(guarded_
     assert tab.errors == [] and tab.dialogs == []
 
 
-def test_the_model_set_picked_on_the_page_reads_the_file_and_the_result_says_so(two_set_tab, browser, slow_farm):
+def test_the_model_set_picked_on_the_page_reads_the_file_and_the_result_says_so(
+    two_set_tab, browser, slow_farm
+):
     tab, page = two_set_tab, two_set_tab.page
     choice = page.locator("select#model")
     expect(choice).to_have_value("ppocrv3")  # the farm's default comes first

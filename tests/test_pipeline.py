@@ -40,12 +40,15 @@ _engines: dict[tuple[str, str], object] = {}
 
 def engine(kind: str, model_set: str = "ppocrv3"):
     if (kind, model_set) not in _engines:
-        _engines[kind, model_set] = build_engine(Settings.from_env({}, engine=kind, models=model_set, threads=1))
+        _engines[kind, model_set] = build_engine(
+            Settings.from_env({}, engine=kind, models=model_set, threads=1)
+        )
     return _engines[kind, model_set]
 
 
-def render_page(lines: list[str], *, size: int = 22, width: int = 1240, turned: set[int] = frozenset(),
-                font: str = SANS) -> np.ndarray:
+def render_page(
+    lines: list[str], *, size: int = 22, width: int = 1240, turned: set[int] = frozenset(), font: str = SANS
+) -> np.ndarray:
     """A white page with `lines` printed one under another (line i turned by 180 degrees where i is in
     `turned`); a BGR array as the worker gives the engine."""
     face = ImageFont.truetype(font, size)
@@ -61,16 +64,22 @@ def render_page(lines: list[str], *, size: int = 22, width: int = 1240, turned: 
 
 
 def decoded(names: tuple[str, ...]) -> list[tuple[str, np.ndarray]]:
-    return [(image.name, cv2.imdecode(np.frombuffer(image.data, np.uint8), cv2.IMREAD_COLOR))
-            for image in build_set() if image.name in names]
+    return [
+        (image.name, cv2.imdecode(np.frombuffer(image.data, np.uint8), cv2.IMREAD_COLOR))
+        for image in build_set()
+        if image.name in names
+    ]
 
 
 def test_detection_and_recognition_match_paddleocr_on_the_same_batches():
     """With PaddleOCR's batching (six crops padded to the widest) and no classifier, the pipeline finds
     exactly PaddleOCR's boxes and reads exactly its texts: the pre- and post-processing are the same."""
     ours, paddle = engine("onnx"), engine("paddle")
-    paddle_like = Recognizer(ours.recognizer.session, ours.recognizer.characters[1:],
-                             RecognizerConfig(max_batch=6, width_tolerance=float("inf"), right_margin=0))
+    paddle_like = Recognizer(
+        ours.recognizer.session,
+        ours.recognizer.characters[1:],
+        RecognizerConfig(max_batch=6, width_tolerance=float("inf"), right_margin=0),
+    )
     images = decoded(("card-photo", "receipt-photo", "page-scan", "large-scan", "label"))
     images.append(("rendered page", render_page(PAGE_LINES[:4])))
     compared = 0
@@ -80,7 +89,7 @@ def test_detection_and_recognition_match_paddleocr_on_the_same_batches():
         assert [box.tolist() for box in boxes] == [line.box for line in expected], name
         readings = paddle_like([crop(image, box) for box in boxes])
         assert [text for text, _ in readings] == [line.text for line in expected], name
-        for (_, confidence), line in zip(readings, expected):
+        for (_, confidence), line in zip(readings, expected, strict=True):
             assert abs(confidence - line.confidence) < 1e-3, name
         compared += len(expected)
     assert compared > 40
@@ -102,7 +111,7 @@ def test_fused_hardswish_reads_the_same_as_the_original_graph():
     before = Recognizer(original, characters_of(fused))(crops)
     after = Recognizer(fused, characters_of(fused))(crops)
     assert [text for text, _ in after] == [text for text, _ in before]
-    assert max(abs(a[1] - b[1]) for a, b in zip(after, before)) < 1e-4
+    assert max(abs(a[1] - b[1]) for a, b in zip(after, before, strict=True)) < 1e-4
 
 
 @pytest.fixture(scope="module", params=["ppocrv3", "ppocrv6"])
@@ -143,7 +152,10 @@ SCRIPT_LINES = {
     "Spanish": (SANS, ["El niño pequeño comió", "¿Dónde está la estación?"]),
     "Polish": (SANS, ["Zażółć gęślą jaźń", "Łódź leży w Polsce"]),
     "French": (SANS, ["Où est la gare, s'il vous plaît ?", "Le cœur a ses raisons"]),
-    "Japanese": ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", ["東京駅はどこですか", "ありがとうございます"]),
+    "Japanese": (
+        "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+        ["東京駅はどこですか", "ありがとうございます"],
+    ),
 }
 
 
@@ -158,8 +170,7 @@ def test_ppocrv6_reads_accented_latin_and_japanese(script):
 def test_ppocrv6_detector_is_normalised_as_its_package_says():
     import yaml
 
-    config = yaml.safe_load(open(models.resolve(Settings.from_env({}, models="ppocrv6")).det.parent.parent
-                                 / "config.yaml"))["Det"]
     model_set = models.resolve(Settings.from_env({}, models="ppocrv6"))
+    config = yaml.safe_load((model_set.det.parent.parent / "config.yaml").read_text())["Det"]
     assert (list(model_set.det_mean), list(model_set.det_std)) == (config["mean"], config["std"])
     assert model_set.det_mean != models.resolve(Settings.from_env({})).det_mean

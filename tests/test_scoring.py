@@ -77,7 +77,10 @@ def test_per_line_edits_add_up_to_the_page():
     assert sum(line.edits for line in s.lines) == s.edits
     assert s.edits == scoring.Levenshtein.distance(
         "Thequickbrownfoxjumpsoverthelazydog123",
-        "".join(scoring.squeeze(line) for line in scoring.order_like_reference([t for t, _ in reference], engine)))
+        "".join(
+            scoring.squeeze(line) for line in scoring.order_like_reference([t for t, _ in reference], engine)
+        ),
+    )
     assert s.lines[0].read_as == "Tho quick brwn fox"
 
 

@@ -23,14 +23,27 @@ def start_worker(tmp_path):
     started = []
 
     def start(**settings):
-        env = {"PATH": os.environ["PATH"], "OCRFARM_SPOOL": str(spool.root), "OCRFARM_ENGINE": "fake",
-               "OCRFARM_POLL_INTERVAL": "0.1",
-               **{f"OCRFARM_{k.upper()}": str(v) for k, v in settings.items()}}
-        process = subprocess.Popen([sys.executable, "-m", "workers", "--name", "w"], cwd=ROOT, env=env,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        env = {
+            "PATH": os.environ["PATH"],
+            "OCRFARM_SPOOL": str(spool.root),
+            "OCRFARM_ENGINE": "fake",
+            "OCRFARM_POLL_INTERVAL": "0.1",
+            **{f"OCRFARM_{k.upper()}": str(v) for k, v in settings.items()},
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", "workers", "--name", "w"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         started.append(process)
-        wait_for(lambda: (spool.heartbeats / "w").exists() or process.poll() is not None,
-                 timeout=30, message="the worker to start")
+        wait_for(
+            lambda: (spool.heartbeats / "w").exists() or process.poll() is not None,
+            timeout=30,
+            message="the worker to start",
+        )
         return process
 
     yield spool, start

@@ -89,8 +89,9 @@ def test_result_written_but_job_not_removed_is_not_run_again(spool):
     claim = spool.claim("w")
     claim.finish({"text": "first"})
     (spool.queue / job.id).mkdir()
-    (spool.queue / job.id / "job.json").write_text(json.dumps(
-        {"id": job.id, "source": "http", "size": 1, "submitted": job.submitted}))
+    (spool.queue / job.id / "job.json").write_text(
+        json.dumps({"id": job.id, "source": "http", "size": 1, "submitted": job.submitted})
+    )
     assert spool.claim("w") is None
     assert spool.result(job.id)["text"] == "first"
     assert spool.depth() == 0
@@ -116,8 +117,9 @@ def test_a_cancel_that_meets_a_just_finished_job_keeps_its_answer(spool, monkeyp
     job = spool.submit(b"x", source="http")
     spool.claim("w").finish({"text": "first"})
     (spool.queue / job.id).mkdir()
-    (spool.queue / job.id / "job.json").write_text(json.dumps(
-        {"id": job.id, "source": "http", "size": 1, "submitted": job.submitted}))
+    (spool.queue / job.id / "job.json").write_text(
+        json.dumps({"id": job.id, "source": "http", "size": 1, "submitted": job.submitted})
+    )
     real_result, looks = spool.result, []
 
     def result(job_id):
@@ -156,15 +158,20 @@ def test_job_of_a_killed_process_is_taken_again(spool):
     """The kernel drops a dead worker's flock: the job is claimable again, and the attempt counts."""
     job = spool.submit(b"x", source="http")
     holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
             import sys, time
             sys.path.insert(0, {str(ROOT)!r})
             from ocrfarm.spool import Spool
             claim = Spool({str(spool.root)!r}).claim("doomed")
             print(claim.job.id, flush=True)
             time.sleep(600)
-        """)],
-        stdout=subprocess.PIPE, text=True,
+        """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == job.id
@@ -222,8 +229,9 @@ def test_oldest_age(spool):
 def test_sweep_removes_temp_files_of_dead_writers_at_once(spool):
     from ocrfarm.durable import temp_name
 
-    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                              capture_output=True, text=True, check=True)
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
     dead = spool.tmp / f"result.json.{finished.stdout.strip()}.abcd1234.tmp"
     dead.write_bytes(b"half a result")
     mine = spool.tmp / temp_name("result.json")

@@ -35,8 +35,13 @@ def test_photo_posted_over_http_comes_back_as_text(farm):
 def test_seed_000_curl_client_works_unchanged(farm, tmp_path):
     card = tmp_path / "card.jpg"
     card.write_bytes(render_text(fmt="JPEG"))
-    out = subprocess.run(["curl", "-s", "-X", "POST", "-F", f"file=@{card}", farm.url + "/v1/img/ocr"],
-                         capture_output=True, text=True, timeout=60, check=True).stdout
+    out = subprocess.run(
+        ["curl", "-s", "-X", "POST", "-F", f"file=@{card}", farm.url + "/v1/img/ocr"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
     import json
 
     pairs = json.loads(out)
@@ -69,7 +74,9 @@ def test_killed_worker_is_restarted_and_the_next_request_succeeds(farm):
     new = wait_for(restarted, timeout=60, interval=0.2, message="supervisord to restart worker-01")
     assert alive(new)
     for _ in range(3):  # both workers get work; the fresh one among them
-        response = requests.post(farm.url + "/v1/ocr", files={"file": ("again.png", render_text())}, timeout=60)
+        response = requests.post(
+            farm.url + "/v1/ocr", files={"file": ("again.png", render_text())}, timeout=60
+        )
         assert response.status_code == 200, response.text
         assert_reads(response.json()["text"].splitlines(), SAMPLE_LINES)
 

@@ -69,15 +69,31 @@ def _real_folder(tmp_path, entries, files):
 
 
 def test_real_pages_are_loaded_with_their_kind_and_language(tmp_path):
-    folder = _real_folder(tmp_path, [
-        {"file": "till-01.png", "kind": "receipt", "lang": "en", "capture": "phone", "source": "own",
-         "licence": "CC0"},
-        {"file": "buch-01.png", "kind": "book", "lang": "deu", "capture": "scan"},
-    ], {"till-01.png": "", "till-01.gt.txt": "CORNER SHOP\n\nMilk 1.29\n", "buch-01.png": "",
-        "buch-01.gt.txt": "Erstes Kapitel\nEs war einmal\n"})
+    folder = _real_folder(
+        tmp_path,
+        [
+            {
+                "file": "till-01.png",
+                "kind": "receipt",
+                "lang": "en",
+                "capture": "phone",
+                "source": "own",
+                "licence": "CC0",
+            },
+            {"file": "buch-01.png", "kind": "book", "lang": "deu", "capture": "scan"},
+        ],
+        {
+            "till-01.png": "",
+            "till-01.gt.txt": "CORNER SHOP\n\nMilk 1.29\n",
+            "buch-01.png": "",
+            "buch-01.gt.txt": "Erstes Kapitel\nEs war einmal\n",
+        },
+    )
     samples = truth.real_set(folder)
-    assert [(s.name, s.cls, s.origin) for s in samples] == [("till-01", "real-receipt", "real"),
-                                                              ("buch-01", "real-book", "real")]
+    assert [(s.name, s.cls, s.origin) for s in samples] == [
+        ("till-01", "real-receipt", "real"),
+        ("buch-01", "real-book", "real"),
+    ]
     assert samples[0].lines == (("CORNER SHOP", "en"), ("Milk 1.29", "en"))  # blank lines left out
     assert samples[1].languages == ("de",)  # Tesseract's name taken for the language
     assert "CC0" in samples[0].description
@@ -91,6 +107,6 @@ def test_a_listed_file_that_is_missing_is_an_error(tmp_path):
     folder = _real_folder(tmp_path, [{"file": "a.png", "kind": "receipt"}], {"a.png": ""})
     with pytest.raises(truth.GroundTruthError, match="a.gt.txt is missing"):
         truth.real_set(folder)
-    (folder / "manifest.json").write_text("[{\"file\": \"a.png\"}]")
+    (folder / "manifest.json").write_text('[{"file": "a.png"}]')
     with pytest.raises(truth.GroundTruthError, match="kind"):
         truth.real_set(folder)

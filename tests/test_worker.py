@@ -196,7 +196,10 @@ def test_each_job_runs_on_the_engine_of_the_set_it_asked_for(spool, tmp_path):
     assert worker.work(burst=True) == EXIT_OK
     assert sorted(engines["ppocrv3"].widths) == [11, 13] and engines["ppocrv6"].widths == [12]
     assert [spool.result(job.id)["options"]["model"] for job in (default, picked, named_default)] == [
-        "ppocrv3", "ppocrv6", "ppocrv3"]
+        "ppocrv3",
+        "ppocrv6",
+        "ppocrv3",
+    ]
 
 
 def test_a_job_for_a_set_no_longer_loaded_fails_at_once_with_the_reason(spool, settings):

@@ -55,8 +55,10 @@ def limit_native_threads(threads: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workers", description=__doc__.splitlines()[0])
-    parser.add_argument("--name", help="worker name in logs and heartbeats (default: supervisord's "
-                                       "process name, else worker-<pid>)")
+    parser.add_argument(
+        "--name",
+        help="worker name in logs and heartbeats (default: supervisord's process name, else worker-<pid>)",
+    )
     parser.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     args = parser.parse_args(argv)
     try:

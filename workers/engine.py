@@ -29,7 +29,9 @@ class Engine:
 
     name = "none"
 
-    def recognize(self, image: np.ndarray, *, angle_cls: bool = True, det_limit_side: int = 960) -> list[Line]:
+    def recognize(
+        self, image: np.ndarray, *, angle_cls: bool = True, det_limit_side: int = 960
+    ) -> list[Line]:
         """`image` is an H x W x 3 BGR uint8 array. `angle_cls`: also read text turned upside down;
         `det_limit_side`: the detector scales the longest side down to this."""
         raise NotImplementedError
@@ -59,7 +61,9 @@ class FakeEngine(Engine):
     def describe(self) -> dict:
         return {"engine": self.name, "models": self.model}
 
-    def recognize(self, image: np.ndarray, *, angle_cls: bool = True, det_limit_side: int = 960) -> list[Line]:
+    def recognize(
+        self, image: np.ndarray, *, angle_cls: bool = True, det_limit_side: int = 960
+    ) -> list[Line]:
         height, width = image.shape[:2]
         if width == HANG_WIDTH:
             while True:

@@ -44,7 +44,7 @@ END_MARKERS = {"JPEG": (b"\xff\xd9",), "PNG": (b"IEND\xaeB`\x82",), "GIF": (b";"
 def ignored(name: str) -> bool:
     """Junk and files still being written under a temporary name."""
     lowered = name.lower()
-    return (name.startswith((".", "~$")) or lowered in JUNK or lowered.endswith(TEMP_SUFFIXES))
+    return name.startswith((".", "~$")) or lowered in JUNK or lowered.endswith(TEMP_SUFFIXES)
 
 
 @dataclasses.dataclass
@@ -71,8 +71,13 @@ class Intake:
         recovered = self.spool.recover_dropped()
         if recovered:
             log.info("intake queued %d dropped files taken before a restart", recovered)
-        log.info("intake watching %s (%s), quiet period %gs, full rescan every %gs",
-                 self.spool.inbox, self.watch.mode, self.settings.quiet_period, self.rescan_every)
+        log.info(
+            "intake watching %s (%s), quiet period %gs, full rescan every %gs",
+            self.spool.inbox,
+            self.watch.mode,
+            self.settings.quiet_period,
+            self.rescan_every,
+        )
         try:
             while True:
                 if self.stopping.requested:
@@ -106,7 +111,9 @@ class Intake:
             present.add(path)
             sighting = self.seen.get(path)
             if sighting is None or (sighting.size, sighting.mtime_ns) != (st.st_size, st.st_mtime_ns):
-                self.seen[path] = Sighting(st.st_size, st.st_mtime_ns, now, sighting.first_seen if sighting else now)
+                self.seen[path] = Sighting(
+                    st.st_size, st.st_mtime_ns, now, sighting.first_seen if sighting else now
+                )
                 if path not in self.renamed_in:
                     continue
             if path in self.renamed_in or now - self.seen[path].changed >= self.settings.quiet_period:
@@ -145,10 +152,20 @@ class Intake:
         if path in self.reported:
             return
         self.reported.add(path)
-        kind = ("symlink" if stat.S_ISLNK(st.st_mode) else "FIFO" if stat.S_ISFIFO(st.st_mode)
-                else "socket" if stat.S_ISSOCK(st.st_mode) else "device file")
-        log.warning("intake leaves %s alone: a %s, not a regular file (never followed or opened)",
-                    path.relative_to(self.spool.inbox), kind)
+        kind = (
+            "symlink"
+            if stat.S_ISLNK(st.st_mode)
+            else "FIFO"
+            if stat.S_ISFIFO(st.st_mode)
+            else "socket"
+            if stat.S_ISSOCK(st.st_mode)
+            else "device file"
+        )
+        log.warning(
+            "intake leaves %s alone: a %s, not a regular file (never followed or opened)",
+            path.relative_to(self.spool.inbox),
+            kind,
+        )
 
     def try_take(self, path: Path, now: float) -> int:
         sighting = self.seen[path]
@@ -164,7 +181,9 @@ class Intake:
                 raise
             # The file stays in the inbox, untouched; it is tried again after another quiet period.
             if now - self.no_room_logged >= 60:
-                log.error("intake: no room on the spool's disk to queue %s (%s); files wait in the inbox", path, exc)
+                log.error(
+                    "intake: no room on the spool's disk to queue %s (%s); files wait in the inbox", path, exc
+                )
                 self.no_room_logged = now
             sighting.changed = now
             self.renamed_in.discard(path)
@@ -174,8 +193,14 @@ class Intake:
         if job is None:
             return 0  # another intake took it
         metrics.accepted(job.source)
-        log.info("job %s queued source=inbox file=%s size=%d settled=%.1fs%s", job.id, job.filename, job.size,
-                 now - sighting.first_seen, f" (queued as is: {problem})" if problem else "")
+        log.info(
+            "job %s queued source=inbox file=%s size=%d settled=%.1fs%s",
+            job.id,
+            job.filename,
+            job.size,
+            now - sighting.first_seen,
+            f" (queued as is: {problem})" if problem else "",
+        )
         return 1
 
     def incomplete(self, path: Path) -> str | None:

@@ -95,8 +95,13 @@ class Worker:
         # Jitter, so that workers started together do not all recycle together.
         self.max_jobs = max(1, round(settings.max_jobs * random.uniform(0.9, 1.1)))
         self.watch = spool.watch_queue(settings.inotify, extra_fds=(self.stopping.wake_fd,))
-        self.info = {"worker": name, "pid": os.getpid(), "started": time.time(), **self.engine.describe(),
-                     "model_sets": list(self.engines)}
+        self.info = {
+            "worker": name,
+            "pid": os.getpid(),
+            "started": time.time(),
+            **self.engine.describe(),
+            "model_sets": list(self.engines),
+        }
         self.announced = False  # the heartbeat file holds this process's info
         self.no_room_wait = 0.0  # the current wait while the disk is full; 0 while it is not
         self.no_room_logged = float("-inf")
@@ -113,8 +118,14 @@ class Worker:
     def work(self, burst: bool = False) -> int:
         """Loop until asked to stop or due for recycling; with `burst`, also when the queue is empty."""
         self.beat()
-        log.info("worker %s ready (%s; model sets %s), waking by %s, polling every %gs",
-                 self.name, self.engine.name, ", ".join(self.engines), self.watch.mode, self.settings.poll_interval)
+        log.info(
+            "worker %s ready (%s; model sets %s), waking by %s, polling every %gs",
+            self.name,
+            self.engine.name,
+            ", ".join(self.engines),
+            self.watch.mode,
+            self.settings.poll_interval,
+        )
         exit_code = EXIT_OK
         try:
             while True:
@@ -138,7 +149,9 @@ class Worker:
                     self.beat()
                     continue
                 if not self.run(claim):
-                    log.error("worker %s exiting: an OCR call is stuck; a fresh process will take over", self.name)
+                    log.error(
+                        "worker %s exiting: an OCR call is stuck; a fresh process will take over", self.name
+                    )
                     exit_code = EXIT_STUCK
                     break
                 self.beat()
@@ -158,8 +171,11 @@ class Worker:
         engine_thread = self.engine_threads.get(options["model"])
         if engine_thread is None:
             # Queued before a restart with other OCRFARM_MODELS: no worker of this farm can read it.
-            return self.refuse(claim, "bad_option", f"model {options['model']!r} is not loaded; this farm has "
-                                                    + ", ".join(self.engines))
+            return self.refuse(
+                claim,
+                "bad_option",
+                f"model {options['model']!r} is not loaded; this farm has " + ", ".join(self.engines),
+            )
         try:
             data = job.read_input()
             info = documents.inspect(data, self.settings.limits)
@@ -170,13 +186,24 @@ class Worker:
             for number, image in enumerate(documents.pages(data, self.settings.limits, info), start=1):
                 ocr_started = time.monotonic()
                 lines = engine_thread.recognize(
-                    image, self.settings.job_timeout, on_wait=self.beat,
-                    angle_cls=options["angle_cls"], det_limit_side=options["det_limit_side"])
+                    image,
+                    self.settings.job_timeout,
+                    on_wait=self.beat,
+                    angle_cls=options["angle_cls"],
+                    det_limit_side=options["det_limit_side"],
+                )
                 ocr_s += time.monotonic() - ocr_started
                 kept = [line.to_json() for line in lines if line.confidence >= options["min_confidence"]]
                 height, width = image.shape[:2]
-                pages.append({"page": number, "width": width, "height": height, "lines": kept,
-                              "text": "\n".join(line["text"] for line in kept)})
+                pages.append(
+                    {
+                        "page": number,
+                        "width": width,
+                        "height": height,
+                        "lines": kept,
+                        "text": "\n".join(line["text"] for line in kept),
+                    }
+                )
                 if total > 1:
                     claim.progress(number, total)
             result = {
@@ -201,23 +228,39 @@ class Worker:
             log.error("job %s attempt %d: %s", job.id, claim.attempt, exc)
             return False
         except Exception as exc:  # the loop's boundary: one job's failure must not stop the worker
-            log.exception("job %s attempt %d failed; it will be retried up to %d attempts in all",
-                          job.id, claim.attempt, self.settings.max_attempts)
+            log.exception(
+                "job %s attempt %d failed; it will be retried up to %d attempts in all",
+                job.id,
+                claim.attempt,
+                self.settings.max_attempts,
+            )
             claim.retry(f"{type(exc).__name__}: {exc}")
             return True
         if not self.write_out(claim, lambda: claim.finish(result)):
             return True
         self.jobs_done += 1
-        log.info("job %s done source=%s size=%d model=%s pages=%d queued=%.3fs ocr=%.3fs total=%.3fs lines=%d attempt=%d",
-                 job.id, job.source, job.size, options["model"], len(pages), claim.started - job.submitted, ocr_s,
-                 time.monotonic() - started, sum(len(p["lines"]) for p in pages), claim.attempt)
+        log.info(
+            "job %s done source=%s size=%d model=%s pages=%d queued=%.3fs ocr=%.3fs total=%.3fs lines=%d attempt=%d",
+            job.id,
+            job.source,
+            job.size,
+            options["model"],
+            len(pages),
+            claim.started - job.submitted,
+            ocr_s,
+            time.monotonic() - started,
+            sum(len(p["lines"]) for p in pages),
+            claim.attempt,
+        )
         return True
 
     def refuse(self, claim: Claim, code: str, message: str) -> bool:
         """Fail the job at once with its reason: no attempt would fare better."""
         job = claim.job
         if self.write_out(claim, lambda: claim.fail(code, message)):
-            log.info("job %s failed source=%s size=%d reason=%s: %s", job.id, job.source, job.size, code, message)
+            log.info(
+                "job %s failed source=%s size=%d reason=%s: %s", job.id, job.source, job.size, code, message
+            )
         return True
 
     def write_out(self, claim: Claim, write) -> bool:
@@ -233,8 +276,12 @@ class Worker:
                 if no_room(exc) and not self.stopping.requested:
                     self.wait_for_room(exc, f"job {claim.job.id} is done and waits to be written")
                     continue
-                log.error("job %s attempt %d: its record could not be written (%s); it will be run again",
-                          claim.job.id, claim.attempt, exc)
+                log.error(
+                    "job %s attempt %d: its record could not be written (%s); it will be run again",
+                    claim.job.id,
+                    claim.attempt,
+                    exc,
+                )
                 claim.retry(f"{type(exc).__name__}: {exc}")
                 return False
             return True
@@ -243,8 +290,13 @@ class Worker:
         """Wait a while (longer each time, up to a limit) for the spool's disk to have room again."""
         self.no_room_wait = min(NO_ROOM_LONGEST_WAIT, max(NO_ROOM_FIRST_WAIT, self.no_room_wait * 2))
         if time.monotonic() - self.no_room_logged >= 60:
-            log.error("worker %s: the spool's disk is full (%s): %s; trying again every %g s or less",
-                      self.name, exc, what, NO_ROOM_LONGEST_WAIT)
+            log.error(
+                "worker %s: the spool's disk is full (%s): %s; trying again every %g s or less",
+                self.name,
+                exc,
+                what,
+                NO_ROOM_LONGEST_WAIT,
+            )
             self.no_room_logged = time.monotonic()
         self.stopping.sleep(self.no_room_wait)
         self.beat()
@@ -269,8 +321,11 @@ class Worker:
         self.last_sweep = time.monotonic()
         removed = self.spool.sweep(self.settings.retention_days * 86400, self.settings.tmp_max_age)
         if any(removed.values()):
-            log.info("worker %s housekeeping removed %s", self.name,
-                     ", ".join(f"{count} {kind}" for kind, count in removed.items() if count))
+            log.info(
+                "worker %s housekeeping removed %s",
+                self.name,
+                ", ".join(f"{count} {kind}" for kind, count in removed.items() if count),
+            )
 
     def recycle_reason(self) -> str | None:
         if self.jobs_done >= self.max_jobs:

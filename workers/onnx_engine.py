@@ -24,13 +24,16 @@ class OnnxEngine(Engine):
     def __init__(self, models: ModelSet, *, threads: int):
         self.models = models
         self.threads = threads
-        self.detector = Detector(runtime.session(models.det, threads),
-                                 DetectorConfig(mean=models.det_mean, std=models.det_std))
+        self.detector = Detector(
+            runtime.session(models.det, threads), DetectorConfig(mean=models.det_mean, std=models.det_std)
+        )
         rec_session = runtime.session(models.rec, threads)
         self.recognizer = Recognizer(rec_session, characters_of(rec_session, models.rec_dict))
         self.classifier = orientation.Classifier(runtime.session(models.cls, threads)) if models.cls else None
 
-    def recognize(self, image: np.ndarray, *, angle_cls: bool = True, det_limit_side: int = 960) -> list[Line]:
+    def recognize(
+        self, image: np.ndarray, *, angle_cls: bool = True, det_limit_side: int = 960
+    ) -> list[Line]:
         boxes = self.detector(image, det_limit_side)
         crops = [crop(image, box) for box in boxes]
         readings = self.recognizer(crops)
@@ -38,10 +41,12 @@ class OnnxEngine(Engine):
         if angle_cls and self.classifier is not None and crops:
             nominated = [i for i, yes in enumerate(self.classifier.nominated(crops)) if yes]
             second = self.recognizer([orientation.turned(crops[i]) for i in nominated])
-            for i, reading in zip(nominated, second):
+            for i, reading in zip(nominated, second, strict=True):
                 readings[i], turned[i] = orientation.choose(readings[i], reading)
-        lines = [Line(text, confidence, [[float(x), float(y)] for x, y in box])
-                 for box, (text, confidence) in zip(boxes, readings)]
+        lines = [
+            Line(text, confidence, [[float(x), float(y)] for x, y in box])
+            for box, (text, confidence) in zip(boxes, readings, strict=True)
+        ]
         if orientation.page_is_upside_down(turned):
             lines.reverse()
         return lines

@@ -60,7 +60,9 @@ class PaddleEngine(Engine):
             kwargs.update(enable_mkldnn=True, cpu_threads=threads)
         self.ocr = PaddleOCR(**kwargs)
 
-    def recognize(self, image: np.ndarray, *, angle_cls: bool = True, det_limit_side: int = 960) -> list[Line]:
+    def recognize(
+        self, image: np.ndarray, *, angle_cls: bool = True, det_limit_side: int = 960
+    ) -> list[Line]:
         # Safe to change per call: one engine is only ever used by one thread.
         self.ocr.text_detector.preprocess_op[0].limit_side_len = det_limit_side
         self.ocr.text_detector.args.det_limit_side_len = det_limit_side

@@ -17,8 +17,9 @@ def crop(image: np.ndarray, box: np.ndarray) -> np.ndarray:
     height = int(max(np.linalg.norm(points[0] - points[3]), np.linalg.norm(points[1] - points[2])))
     target = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
     matrix = cv2.getPerspectiveTransform(points, target)
-    out = cv2.warpPerspective(image, matrix, (width, height), borderMode=cv2.BORDER_REPLICATE,
-                              flags=cv2.INTER_CUBIC)
+    out = cv2.warpPerspective(
+        image, matrix, (width, height), borderMode=cv2.BORDER_REPLICATE, flags=cv2.INTER_CUBIC
+    )
     if out.shape[0] / out.shape[1] >= 1.5:
         out = np.rot90(out)
     return out

@@ -112,7 +112,7 @@ def box_score(probabilities: np.ndarray, box: np.ndarray) -> float:
     mask = np.zeros((ymax - ymin + 1, xmax - xmin + 1), np.uint8)
     shifted = box - np.array([xmin, ymin], np.float32)
     cv2.fillPoly(mask, shifted.reshape(1, -1, 2).astype(np.int32), 1)
-    return cv2.mean(probabilities[ymin: ymax + 1, xmin: xmax + 1], mask)[0]
+    return cv2.mean(probabilities[ymin : ymax + 1, xmin : xmax + 1], mask)[0]
 
 
 def unclip(box: np.ndarray, ratio: float) -> list:

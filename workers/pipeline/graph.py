@@ -53,8 +53,11 @@ def _hardswish_patterns(graph) -> list[tuple[str, str, tuple[str, ...]]]:
     whose intermediate results nothing else reads."""
     from onnx import numpy_helper
 
-    constants = {node.output[0]: numpy_helper.to_array(node.attribute[0].t)
-                 for node in graph.node if node.op_type == "Constant" and node.attribute}
+    constants = {
+        node.output[0]: numpy_helper.to_array(node.attribute[0].t)
+        for node in graph.node
+        if node.op_type == "Constant" and node.attribute
+    }
     constants.update({init.name: numpy_helper.to_array(init) for init in graph.initializer})
     readers: dict[str, list] = {}
     for node in graph.node:
@@ -75,7 +78,11 @@ def _hardswish_patterns(graph) -> list[tuple[str, str, tuple[str, ...]]]:
             continue
         x = add.input[0]
         clip = only_reader(add, "Clip")
-        if clip is None or len(clip.input) != 3 or not (is_scalar(clip.input[1], 0.0) and is_scalar(clip.input[2], 6.0)):
+        if (
+            clip is None
+            or len(clip.input) != 3
+            or not (is_scalar(clip.input[1], 0.0) and is_scalar(clip.input[2], 6.0))
+        ):
             continue
         mul = only_reader(clip, "Mul")
         if mul is None or x not in mul.input:

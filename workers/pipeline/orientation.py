@@ -43,10 +43,12 @@ class Classifier:
                 views.append(normalise(view))
         upside_down = np.zeros(len(crops))
         for start in range(0, len(views), CLS_BATCH):
-            probabilities = runtime.run(self.session, np.stack(views[start: start + CLS_BATCH]))
-            np.add.at(upside_down, owners[start: start + CLS_BATCH], probabilities[:, 1])
+            probabilities = runtime.run(self.session, np.stack(views[start : start + CLS_BATCH]))
+            np.add.at(upside_down, owners[start : start + CLS_BATCH], probabilities[:, 1])
         counts = np.bincount(owners, minlength=len(crops))
-        return [bool(total / count > NOMINATE_ABOVE) for total, count in zip(upside_down, counts)]
+        return [
+            bool(total / count > NOMINATE_ABOVE) for total, count in zip(upside_down, counts, strict=True)
+        ]
 
 
 def pieces(crop: np.ndarray) -> list[np.ndarray]:
@@ -54,7 +56,7 @@ def pieces(crop: np.ndarray) -> list[np.ndarray]:
     h, w = crop.shape[:2]
     count = max(1, round(w / (h * PIECE_RATIO)))
     edges = np.linspace(0, w, count + 1).astype(int)
-    return [crop[:, a:b] for a, b in zip(edges[:-1], edges[1:]) if b > a]
+    return [crop[:, a:b] for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
 
 
 def normalise(crop: np.ndarray) -> np.ndarray:

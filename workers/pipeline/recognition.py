@@ -50,7 +50,7 @@ class Recognizer:
         results: list[tuple[str, float]] = [("", 0.0)] * len(crops)
         for indices, width in self.batches(crops):
             batch = np.stack([self.normalise(crops[i], width) for i in indices])
-            for i, reading in zip(indices, self.decode(runtime.run(self.session, batch))):
+            for i, reading in zip(indices, self.decode(runtime.run(self.session, batch)), strict=True):
                 results[i] = reading
         return results
 
@@ -66,7 +66,9 @@ class Recognizer:
             width = self.padded_width(crops[i])
             if out:
                 group, first_width = out[-1][0], self.padded_width(crops[out[-1][0][0]])
-                if len(group) < self.config.max_batch and width <= first_width * (1 + self.config.width_tolerance):
+                if len(group) < self.config.max_batch and width <= first_width * (
+                    1 + self.config.width_tolerance
+                ):
                     group.append(i)
                     out[-1] = (group, width)
                     continue
@@ -81,7 +83,7 @@ class Recognizer:
         best = probabilities.argmax(axis=2)
         best_p = probabilities.max(axis=2)
         out = []
-        for indices, probs in zip(best, best_p):
+        for indices, probs in zip(best, best_p, strict=True):
             keep = np.ones(len(indices), bool)
             keep[1:] = indices[1:] != indices[:-1]
             keep &= indices != 0

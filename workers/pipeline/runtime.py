@@ -18,8 +18,9 @@ def session(model: Path, threads: int):
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3  # onnxruntime warns about unused initialisers in these graphs
-    return onnxruntime.InferenceSession(with_fused_hardswish(model), sess_options=options,
-                                        providers=["CPUExecutionProvider"])
+    return onnxruntime.InferenceSession(
+        with_fused_hardswish(model), sess_options=options, providers=["CPUExecutionProvider"]
+    )
 
 
 def run(session, batch):
