@@ -1,7 +1,13 @@
 """Settings: read from OCRFARM_* environment variables once, checked, then passed in.
 
+Each setting is declared once, in SETTINGS below: its name, kind (type and bounds), default, which
+programs read it and a line of help. Everything else is derived from those declarations: parsing and
+its one-line errors, `Settings` attribute access, the per-request options' bounds (ocrfarm/options.py),
+each command's `--help`, the exports scripts/run hands to supervisord, and the README's settings table
+(`python -m ocrfarm.settings --markdown`, checked by tests/test_settings.py).
+
 Nothing else in the project reads os.environ. A bad value stops start-up with one line that names the
-variable (`python -m ocrfarm.settings` runs the same check and prints the resolved values).
+variable and exit code 3 (`load_or_exit`, the one start every program uses).
 """
 
 from __future__ import annotations
@@ -13,90 +19,324 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from ocrfarm import kinds
 from ocrfarm.exceptions import ConfigurationError
 
 PREFIX = "OCRFARM_"
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# A bad setting: the program prints one line and exits with this code. supervisord sees it fail
+# within startsecs and marks the program FATAL instead of restarting it forever.
+EXIT_BAD_SETTING = 3
 
 # onnx: the farm's own pipeline over ONNX weights (workers/pipeline/); paddle: PaddleOCR 2.10's own
 # pipeline, the reference (and the only one for Paddle-format weights); fake: for queue tests only.
 ENGINES = ("onnx", "paddle", "fake")
 MODEL_SETS = ("ppocrv3", "ppocrv4", "ppocrv6", "custom")
 
+# The programs that read settings (`ocrfarm <program> --help` lists what each reads).
+WEB, WORKER, INTAKE = "serve", "worker", "intake"
+FARM = (WEB, WORKER, INTAKE)
+
+
+def _default_spool() -> Path:
+    # In a checkout (scripts/run cds there), spool/ beside the code; installed, the working directory's.
+    root = REPO_ROOT if (REPO_ROOT / "scripts" / "run").exists() else Path.cwd()
+    return root / "spool"
+
 
 @dataclasses.dataclass(frozen=True)
-class Settings:
+class Setting:
+    name: str  # the attribute; the variable is OCRFARM_<NAME>, or OCRFARM_<env> when env is given
+    kind: kinds.Kind
+    default: object  # a value, or a callable that computes it when the settings are read
+    help: str
+    read_by: tuple[str, ...] = FARM
+    env: str | None = None
+    shown: str | None = None  # how the README shows a computed default
+    secret: bool = False
+
+    @property
+    def variable(self) -> str:
+        return PREFIX + (self.env or self.name.upper())
+
+    def default_value(self):
+        return self.default() if callable(self.default) else self.default
+
+    def shown_default(self) -> str:
+        if self.shown is not None:
+            return self.shown
+        if self.default is None:
+            return "—"
+        return self.kind.show(self.default)
+
+
+S = Setting
+SETTINGS: tuple[Setting, ...] = (
     # Where jobs, results and the drop folder live. Keep it on a local disk: flock does not exclude
     # reliably across NFS clients.
-    spool: Path = REPO_ROOT / "spool"
-    host: str = "127.0.0.1"
-    port: int = 8080
-    # Worker processes (supervisord numprocs). One engine per process: PaddleOCR objects are not
-    # thread-safe (PaddleOCR #9056), so parallelism comes from processes.
-    workers: int = os.cpu_count() or 1
-    # Inference threads per worker. 1 is fastest in all when workers == cores (7.4 img/s for 2x1
-    # against 3.8 img/s for 2 workers with every thread each, on 2 cores).
-    threads: int = 1
-    # Unset: each model set runs on the engine for its weights, "onnx" for ONNX files and "paddle"
-    # for Paddle-format ones (default_engine); `engine` then names the default set's. Set: every
-    # loaded set runs on it.
-    engine: str | None = None
-    engine_chosen: bool = False
-    # Every model set a worker loads (OCRFARM_MODELS, comma-separated); the first is the default, and
-    # a request picks another with the `model` option. Each set is one more engine per worker.
-    model_sets: tuple[str, ...] = ("ppocrv3",)
-    det_model: Path | None = None
-    rec_model: Path | None = None
-    cls_model: Path | None = None
-    rec_dict: Path | None = None
-    angle_cls: bool = True
-    # The detector scales the longest side down to this; it bounds memory on huge scans (#17955).
-    # Per-request option det_limit_side overrides it.
-    det_limit_side: int = 960
-    # Lines read with less confidence are dropped (PaddleOCR's own default); option min_confidence.
-    min_confidence: float = 0.5
-    # PDF pages are rendered at this resolution; documents with more pages are refused.
-    pdf_dpi: int = 200
-    max_pages: int = 100
-    # How long POST /v1/ocr waits for the result before answering 202 with the job's URL.
-    wait_timeout: float = 30.0
-    max_upload_mb: float = 20.0
+    S(
+        "spool",
+        kinds.PATH,
+        _default_spool,
+        "the spool directory; keep it on a local disk",
+        shown="`spool/` in the checkout",
+    ),
+    S("host", kinds.TEXT, "127.0.0.1", "address the web front binds", read_by=(WEB,)),
+    S("port", kinds.Integer(1, 65535), 8080, "port of the web front", read_by=(WEB,)),
+    # One engine per process: PaddleOCR objects are not thread-safe (PaddleOCR #9056), so
+    # parallelism comes from processes (supervisord numprocs).
+    S(
+        "workers",
+        kinds.Integer(1, 256),
+        lambda: os.cpu_count() or 1,
+        "OCR worker processes",
+        read_by=(),
+        shown="number of cores",
+    ),
+    # 1 is fastest in all when workers == cores (7.4 img/s for 2x1 against 3.8 img/s for 2 workers
+    # with every thread each, on 2 cores).
+    S("threads", kinds.Integer(1, 256), 1, "inference threads per worker", read_by=(WORKER,)),
+    # Unset: each model set runs on the engine for its weights (default_engine). Set: every loaded
+    # set runs on it.
+    S(
+        "engine",
+        kinds.Choice(ENGINES),
+        None,
+        "`onnx` (the farm's own pipeline; ONNX weights only) or `paddle` (PaddleOCR 2.10) for every loaded set, or `fake`, which answers with the image size instead of reading it: for testing the queue only",
+        read_by=(WORKER,),
+        shown="per set: `onnx` for ONNX weights, `paddle` for Paddle-format ones",
+    ),
+    # Each set is one more engine per worker; a request picks one with the `model` option.
+    S(
+        "model_sets",
+        kinds.ModelSets(MODEL_SETS),
+        ("ppocrv3",),
+        "the model sets each worker loads, comma-separated, the first the default (`ppocrv3,ppocrv6`): `ppocrv3` and `ppocrv6` (PP-OCRv6 small; both ONNX), `ppocrv4` (Paddle Inference, paddlepaddle), `custom`; each at most once. A request picks one with the `model` option",
+        env="MODELS",
+    ),
+    S(
+        "det_model",
+        kinds.PATH,
+        None,
+        "for `custom`: the detector, a `.onnx` file or a folder with `inference.pdmodel` and `inference.pdiparams`",
+        read_by=(WORKER,),
+    ),
+    S(
+        "rec_model",
+        kinds.PATH,
+        None,
+        "for `custom`: the recogniser, as `OCRFARM_DET_MODEL`",
+        read_by=(WORKER,),
+    ),
+    S(
+        "cls_model",
+        kinds.PATH,
+        None,
+        "for `custom`: the angle classifier, as `OCRFARM_DET_MODEL`",
+        read_by=(WORKER,),
+    ),
+    S(
+        "rec_dict",
+        kinds.PATH,
+        None,
+        "character list of a custom recogniser",
+        read_by=(WORKER,),
+        shown="PaddleOCR's Chinese/English dictionary",
+    ),
+    S("angle_cls", kinds.BOOLEAN, True, "default of the `angle_cls` option (read upside-down text)"),
+    # It bounds memory on huge scans (PaddleOCR #17955).
+    S(
+        "det_limit_side",
+        kinds.Integer(32, 20000),
+        960,
+        "default of the `det_limit_side` option: the detector scales the longest side down to this",
+    ),
+    # PaddleOCR's own default.
+    S(
+        "min_confidence",
+        kinds.Number(0, 1),
+        0.5,
+        "default of the `min_confidence` option: lines read with less confidence are left out",
+    ),
+    S("pdf_dpi", kinds.Integer(36, 1200), 200, "resolution PDF pages are rendered at"),
+    S("max_pages", kinds.Integer(1, 100000), 100, "longest document accepted"),
+    S("max_upload_mb", kinds.Number(0.001, 4096), 20.0, "largest upload", read_by=(WEB,)),
     # Refused before decoding: a small file can claim a huge canvas (decompression bomb).
-    max_pixels: int = 50_000_000
-    # Fallback wake-up when no inotify event arrives (network filesystems send none).
-    poll_interval: float = 1.0
-    inotify: bool = True
-    # Attempts (crashes, timeouts, engine errors) before a job is given up as failed.
-    max_attempts: int = 3
-    # An OCR call running longer is abandoned: the worker exits and supervisord starts a fresh one.
-    job_timeout: float = 120.0
-    # Workers exit after about this many jobs (+-10 % jitter) or past this resident memory, and
-    # supervisord starts fresh ones: long-running PaddleOCR processes grow (PaddleOCR #11639, #7823).
-    max_jobs: int = 1000
-    max_memory_mb: int = 4096
-    # Drop folder: a file is taken after this many seconds without a change in size or mtime...
-    quiet_period: float = 2.0
-    # ...and once it looks like a whole image; one that does not is queued anyway after this many
-    # seconds without change, and fails with the reason.
-    decode_grace: float = 30.0
-    # With inotify, a full rescan of the inbox this often catches events that were missed.
-    rescan_interval: float = 30.0
-    # Dropped originals go to done/ after their job; false deletes them.
-    keep_originals: bool = True
-    # Uploads get 503 with Retry-After while more jobs than this are waiting or running.
-    max_queue: int = 1000
-    # Final records (results, failed jobs) are deleted after this many days; stray temp files after
-    # an hour (a writer that died mid-write).
-    retention_days: float = 7.0
-    tmp_max_age: float = 3600.0
-    # Only for OCRFARM_ENGINE=fake: seconds each image takes, so tests can catch a job mid-run.
-    fake_delay: float = 0.0
-    # When set, every API call needs "Authorization: Bearer <token>"; health checks stay open.
-    api_token: str | None = None
-    web_processes: int = 2
-    # Each waiting request holds one thread for up to wait_timeout.
-    web_threads: int = 16
-    log_level: str = "info"
+    S("max_pixels", kinds.Integer(1, 2**31), 50_000_000, "largest page, in pixels"),
+    S(
+        "wait_timeout",
+        kinds.Number(0, 3600),
+        30.0,
+        "seconds `POST /v1/ocr` waits before answering 202 with the job's URL",
+        read_by=(WEB,),
+    ),
+    S("max_queue", kinds.Integer(1, 10**7), 1000, "queued jobs beyond which uploads get 503", read_by=(WEB,)),
+    S(
+        "api_token",
+        kinds.TEXT,
+        None,
+        "when set, every API call needs `Authorization: Bearer <token>`; `/healthz`, `/readyz`, `/openapi.json` and the page stay open",
+        read_by=(WEB,),
+        secret=True,
+    ),
+    S(
+        "quiet_period",
+        kinds.Number(0, 3600),
+        2.0,
+        "seconds a dropped file must stay unchanged",
+        read_by=(INTAKE,),
+    ),
+    S(
+        "decode_grace",
+        kinds.Number(0, 86400),
+        30.0,
+        "seconds a dropped file that does not look whole is waited for before it fails",
+        read_by=(INTAKE,),
+    ),
+    # Catches events inotify missed.
+    S(
+        "rescan_interval",
+        kinds.Number(0.1, 86400),
+        30.0,
+        "full rescans of the inbox when inotify is on",
+        read_by=(INTAKE,),
+    ),
+    S("keep_originals", kinds.BOOLEAN, True, "move dropped originals to `done/` (or delete them)"),
+    # The fallback wake-up when no inotify event arrives (network filesystems send none).
+    S("poll_interval", kinds.Number(0.01, 3600), 1.0, "seconds between checks when no inotify event comes"),
+    S("inotify", kinds.BOOLEAN, True, "wake on inotify events; `false` where the filesystem sends none"),
+    S(
+        "max_attempts",
+        kinds.Integer(1, 100),
+        3,
+        "attempts (crashes, timeouts, engine errors) before a job fails",
+    ),
+    # Past it the worker exits and supervisord starts a fresh one.
+    S(
+        "job_timeout",
+        kinds.Number(1, 86400),
+        120.0,
+        "seconds one page's OCR may take; past it the worker gives the job up and restarts",
+        read_by=(WORKER,),
+    ),
+    # Long-running PaddleOCR processes grow (PaddleOCR #11639, #7823).
+    S(
+        "max_jobs",
+        kinds.Integer(1, 10**9),
+        1000,
+        "a worker restarts after about this many jobs (±10 %)",
+        read_by=(WORKER,),
+    ),
+    S(
+        "max_memory_mb",
+        kinds.Integer(64, 10**7),
+        4096,
+        "a worker restarts when its resident memory passes this",
+        read_by=(WORKER,),
+    ),
+    S(
+        "retention_days",
+        kinds.Number(0.001, 36500),
+        7.0,
+        "results (and the uploads kept beside them) are deleted after this",
+        read_by=(WORKER,),
+    ),
+    # A writer that died mid-write leaves one.
+    S(
+        "tmp_max_age",
+        kinds.Number(1, 10**7),
+        3600.0,
+        "stray temp files of unknown writers are deleted after this many seconds",
+        read_by=(WORKER,),
+    ),
+    S("web_processes", kinds.Integer(1, 64), 2, "gunicorn processes", read_by=(WEB,)),
+    S(
+        "web_threads",
+        kinds.Integer(1, 1000),
+        16,
+        "threads per gunicorn process (each waiting request holds one)",
+        read_by=(WEB,),
+    ),
+    # So tests can catch a job mid-run.
+    S("fake_delay", kinds.Number(0, 3600), 0.0, "with the fake engine, seconds per page", read_by=(WORKER,)),
+    S(
+        "log_level",
+        kinds.Choice(("debug", "info", "warning", "error")),
+        "info",
+        "`debug`, `info`, `warning` or `error`",
+    ),
+)
+del S
+DECLARED = {setting.name: setting for setting in SETTINGS}
+
+
+class Settings:
+    """The checked values, one attribute per declaration (settings.port, settings.spool, ...)."""
+
+    def __init__(self, values: dict):
+        unknown = set(values) - set(DECLARED) - {"engine_chosen"}
+        if unknown:
+            raise TypeError(f"no such settings: {', '.join(sorted(unknown))}")
+        object.__setattr__(self, "_values", dict(values))
+
+    def __getattr__(self, name: str):
+        try:
+            return self.__dict__["_values"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name, value):
+        raise AttributeError("settings are read once and not changed")
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Settings) and self._values == other._values
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted((key, repr(value)) for key, value in self._values.items())))
+
+    def __repr__(self) -> str:
+        shown = {
+            k: ("(set)" if DECLARED.get(k) and DECLARED[k].secret and v else v)
+            for k, v in self._values.items()
+        }
+        return f"Settings({shown})"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> Settings:
+        """Build settings from the environment, then apply `overrides` (tests use these). An override
+        `models="ppocrv3,ppocrv6"` is read as OCRFARM_MODELS is."""
+        env = os.environ if environ is None else environ
+        if "models" in overrides:
+            overrides["model_sets"] = _read(DECLARED["model_sets"], overrides.pop("models"))
+        values = {}
+        for setting in SETTINGS:
+            raw = env.get(setting.variable)
+            values[setting.name] = (
+                _read(setting, raw) if raw is not None and raw.strip() else setting.default_value()
+            )
+        values.update(overrides)
+        values["engine_chosen"] = values["engine"] is not None
+        if values["engine"] is None:
+            values["engine"] = default_engine(values["model_sets"][0], values["det_model"])
+        settings = cls(values)
+        settings._check()
+        return settings
+
+    def _check(self) -> None:
+        """Rules that tie settings together; each alone was checked when it was read."""
+        paddle_format = [name for name in self.model_sets if weights_format(name, self.det_model) != "onnx"]
+        if self.engine_chosen and self.engine == "onnx" and paddle_format:
+            raise ConfigurationError(
+                f"{PREFIX}ENGINE=onnx runs ONNX weights, and {paddle_format[0]} in {PREFIX}MODELS="
+                f"{','.join(self.model_sets)} is in Paddle format: set {PREFIX}ENGINE=paddle (or leave it "
+                f"unset), or leave {paddle_format[0]} out of {PREFIX}MODELS"
+            )
+        if "custom" in self.model_sets:
+            for name in ("det_model", "rec_model"):
+                if getattr(self, name) is None:
+                    raise ConfigurationError(
+                        f"{PREFIX}MODELS=custom needs {DECLARED[name].variable} (a model file or directory)"
+                    )
 
     @property
     def models(self) -> str:
@@ -129,98 +369,40 @@ class Settings:
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1024 * 1024)
 
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> Settings:
-        """Build settings from the environment, then apply `overrides` (tests use these). An override
-        `models="ppocrv3,ppocrv6"` is read as OCRFARM_MODELS is."""
-        env = os.environ if environ is None else environ
-        read = _Reader(env)
-        if "models" in overrides:
-            overrides["model_sets"] = _Reader({PREFIX + "MODELS": overrides.pop("models")}).model_sets(
-                "MODELS", ()
-            )
-        values = dict(
-            spool=read.path("SPOOL", cls.spool),
-            host=read.text("HOST", cls.host),
-            port=read.integer("PORT", cls.port, 1, 65535),
-            workers=read.integer("WORKERS", cls.workers, 1, 256),
-            threads=read.integer("THREADS", cls.threads, 1, 256),
-            engine=read.choice("ENGINE", None, ENGINES),
-            model_sets=read.model_sets("MODELS", cls.model_sets),
-            det_model=read.path("DET_MODEL", None),
-            rec_model=read.path("REC_MODEL", None),
-            cls_model=read.path("CLS_MODEL", None),
-            rec_dict=read.path("REC_DICT", None),
-            angle_cls=read.boolean("ANGLE_CLS", cls.angle_cls),
-            det_limit_side=read.integer("DET_LIMIT_SIDE", cls.det_limit_side, 32, 20000),
-            min_confidence=read.number("MIN_CONFIDENCE", cls.min_confidence, 0, 1),
-            pdf_dpi=read.integer("PDF_DPI", cls.pdf_dpi, 36, 1200),
-            max_pages=read.integer("MAX_PAGES", cls.max_pages, 1, 100000),
-            wait_timeout=read.number("WAIT_TIMEOUT", cls.wait_timeout, 0, 3600),
-            max_upload_mb=read.number("MAX_UPLOAD_MB", cls.max_upload_mb, 0.001, 4096),
-            max_pixels=read.integer("MAX_PIXELS", cls.max_pixels, 1, 2**31),
-            poll_interval=read.number("POLL_INTERVAL", cls.poll_interval, 0.01, 3600),
-            inotify=read.boolean("INOTIFY", cls.inotify),
-            max_attempts=read.integer("MAX_ATTEMPTS", cls.max_attempts, 1, 100),
-            job_timeout=read.number("JOB_TIMEOUT", cls.job_timeout, 1, 86400),
-            max_jobs=read.integer("MAX_JOBS", cls.max_jobs, 1, 10**9),
-            max_memory_mb=read.integer("MAX_MEMORY_MB", cls.max_memory_mb, 64, 10**7),
-            quiet_period=read.number("QUIET_PERIOD", cls.quiet_period, 0, 3600),
-            decode_grace=read.number("DECODE_GRACE", cls.decode_grace, 0, 86400),
-            rescan_interval=read.number("RESCAN_INTERVAL", cls.rescan_interval, 0.1, 86400),
-            keep_originals=read.boolean("KEEP_ORIGINALS", cls.keep_originals),
-            max_queue=read.integer("MAX_QUEUE", cls.max_queue, 1, 10**7),
-            retention_days=read.number("RETENTION_DAYS", cls.retention_days, 0.001, 36500),
-            tmp_max_age=read.number("TMP_MAX_AGE", cls.tmp_max_age, 1, 10**7),
-            fake_delay=read.number("FAKE_DELAY", cls.fake_delay, 0, 3600),
-            api_token=read.text("API_TOKEN", None),
-            web_processes=read.integer("WEB_PROCESSES", cls.web_processes, 1, 64),
-            web_threads=read.integer("WEB_THREADS", cls.web_threads, 1, 1000),
-            log_level=read.choice("LOG_LEVEL", cls.log_level, ("debug", "info", "warning", "error")),
-        )
-        values.update(overrides)
-        values["engine_chosen"] = values["engine"] is not None
-        if values["engine"] is None:
-            values["engine"] = default_engine(values["model_sets"][0], values["det_model"])
-        settings = cls(**values)
-        settings._check()
-        return settings
-
-    def _check(self) -> None:
-        paddle_format = [name for name in self.model_sets if weights_format(name, self.det_model) != "onnx"]
-        if self.engine_chosen and self.engine == "onnx" and paddle_format:
-            raise ConfigurationError(
-                f"{PREFIX}ENGINE=onnx runs ONNX weights, and {paddle_format[0]} in {PREFIX}MODELS="
-                f"{','.join(self.model_sets)} is in Paddle format: set {PREFIX}ENGINE=paddle (or leave it "
-                f"unset), or leave {paddle_format[0]} out of {PREFIX}MODELS"
-            )
-        if "custom" in self.model_sets:
-            for field in ("det_model", "rec_model"):
-                if getattr(self, field) is None:
-                    raise ConfigurationError(
-                        f"{PREFIX}MODELS=custom needs {PREFIX}{field.upper()} (a model file or directory)"
-                    )
+    @property
+    def stop_waits(self) -> dict[str, int]:
+        """How long supervisord lets each program finish after its first TERM before it kills it
+        (supervisord.conf's stopwaitsecs): a worker finishes its job (the job timeout, plus writing
+        the result), the front answers the requests still waiting (the wait timeout, plus gunicorn's
+        own grace)."""
+        return {
+            "WORKER": int(self.job_timeout) + 10,
+            "WEB": int(self.wait_timeout) + 15,
+            "INTAKE": 30,
+        }
 
     def engine_for(self, model: str) -> str:
         """The engine that runs model set `model` in this farm."""
         return self.engine if self.engine_chosen else default_engine(model, self.det_model)
 
     def exports(self) -> dict[str, str]:
-        """The resolved values as environment variables, for supervisord.conf's %(ENV_...)s."""
+        """The resolved values as environment variables, for the programs supervisord starts."""
         out = {}
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            if value is None or field.name == "engine_chosen":
+        for setting in SETTINGS:
+            value = getattr(self, setting.name)
+            if value is None:
                 continue
-            if field.name == "engine" and not self.engine_chosen:
+            if setting.name == "engine" and not self.engine_chosen:
                 continue  # left to each model set, in the workers too
-            if isinstance(value, bool):
-                value = "true" if value else "false"
-            if field.name == "model_sets":  # read back from OCRFARM_MODELS, as it was given
-                out[PREFIX + "MODELS"] = ",".join(value)
-                continue
-            out[PREFIX + field.name.upper()] = str(value)
+            out[setting.variable] = setting.kind.show(value)
         return out
+
+
+def _read(setting: Setting, raw: str):
+    try:
+        return setting.kind.parse(raw.strip())
+    except kinds.Invalid as exc:
+        raise ConfigurationError(f"{setting.variable} must be {exc.want}, got {raw.strip()!r}") from None
 
 
 def weights_format(models: str, det_model: Path | None) -> str:
@@ -237,106 +419,55 @@ def default_engine(model: str, det_model: Path | None) -> str:
     return "onnx" if weights_format(model, det_model) == "onnx" else "paddle"
 
 
-class _Reader:
-    """Reads one OCRFARM_* variable at a time and says exactly what is wrong with a bad one."""
+def load_or_exit(program: str, environ: Mapping[str, str] | None = None) -> Settings:
+    """The start of every program: the checked settings, or one line naming the bad one and exit 3."""
+    try:
+        return Settings.from_env(environ)
+    except ConfigurationError as exc:
+        print(f"ocrfarm{' ' + program if program else ''}: bad setting: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_SETTING) from None
 
-    def __init__(self, env: Mapping[str, str]):
-        self.env = env
 
-    def _raw(self, name: str) -> str | None:
-        value = self.env.get(PREFIX + name)
-        if value is None or value.strip() == "":
-            return None
-        return value.strip()
+def describe(program: str) -> str:
+    """The settings `program` reads, for its --help."""
+    lines = [f"settings read by `ocrfarm {program}` (environment variables):"]
+    for setting in SETTINGS:
+        if program in setting.read_by:
+            lines.append(
+                f"  {setting.variable} (default {setting.shown_default().strip('`')}): {setting.help}"
+            )
+    return "\n".join(lines)
 
-    def _bad(self, name: str, want: str, got: str) -> ConfigurationError:
-        return ConfigurationError(f"{PREFIX}{name} must be {want}, got {got!r}")
 
-    def text(self, name: str, default: str) -> str:
-        return self._raw(name) or default
-
-    def path(self, name: str, default: Path | None) -> Path | None:
-        raw = self._raw(name)
-        if raw is None:
-            return default
-        return Path(raw).expanduser().resolve()
-
-    def integer(self, name: str, default: int, low: int, high: int) -> int:
-        raw = self._raw(name)
-        if raw is None:
-            return default
-        try:
-            value = int(raw)
-        except ValueError:
-            raise self._bad(name, f"a whole number from {low} to {high}", raw) from None
-        if not low <= value <= high:
-            raise self._bad(name, f"a whole number from {low} to {high}", raw)
-        return value
-
-    def number(self, name: str, default: float, low: float, high: float) -> float:
-        raw = self._raw(name)
-        if raw is None:
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            raise self._bad(name, f"a number from {low:g} to {high:g}", raw) from None
-        if not low <= value <= high:
-            raise self._bad(name, f"a number from {low:g} to {high:g}", raw)
-        return value
-
-    def boolean(self, name: str, default: bool) -> bool:
-        raw = self._raw(name)
-        if raw is None:
-            return default
-        lowered = raw.lower()
-        if lowered in ("1", "true", "yes", "on"):
-            return True
-        if lowered in ("0", "false", "no", "off"):
-            return False
-        raise self._bad(name, "true or false", raw)
-
-    def model_sets(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
-        """Comma-separated model set names, each known and each once."""
-        raw = self._raw(name)
-        if raw is None:
-            return default
-        names = tuple(part.strip().lower() for part in raw.split(","))
-        want = "one or more of " + ", ".join(MODEL_SETS) + ", comma-separated"
-        for model in names:
-            if model not in MODEL_SETS:
-                raise self._bad(name, want, raw)
-        for model in names:
-            if names.count(model) > 1:
-                why = (
-                    f" (there is one custom set: the files {PREFIX}DET_MODEL and the others name)"
-                    if model == "custom"
-                    else ""
-                )
-                raise self._bad(name, f"{want}, each at most once{why}", raw)
-        return names
-
-    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
-        raw = self._raw(name)
-        if raw is None:
-            return default
-        if raw.lower() not in choices:
-            raise self._bad(name, "one of " + ", ".join(choices), raw)
-        return raw.lower()
+def markdown_table() -> str:
+    """The README's settings table, from the declarations."""
+    rows = ["| Variable | Default | What it does |", "| --- | --- | --- |"]
+    for setting in SETTINGS:
+        default = setting.shown_default()
+        if not default.startswith("`") and default != "—" and setting.shown is None:
+            default = f"`{default}`"
+        rows.append(f"| `{setting.variable}` | {default} | {setting.help} |")
+    return "\n".join(rows)
 
 
 def main(argv: list[str]) -> int:
-    """Check the settings; with --shell, print them as `export` lines for scripts/run."""
-    try:
-        settings = Settings.from_env()
-    except ConfigurationError as exc:
-        print(f"ocrfarm: bad setting: {exc}", file=sys.stderr)
-        return 2
-    for key, value in settings.exports().items():
-        if "--shell" in argv:
+    """Check the settings and print them; --shell: as `export` lines for scripts/run, with the stop
+    waits supervisord.conf reads; --markdown: the README's table."""
+    if "--markdown" in argv:
+        print(markdown_table())
+        return 0
+    settings = load_or_exit("")
+    exports = settings.exports()
+    if "--shell" in argv:
+        for key, value in exports.items():
             print(f"export {key}={shlex.quote(value)}")
-        else:
-            print(f"{key}={'(set)' if key == PREFIX + 'API_TOKEN' else value}")
+        for program, seconds in settings.stop_waits.items():
+            print(f"export OCRFARM_STOPWAIT_{program}={seconds}")
+        return 0
+    for setting in SETTINGS:
+        if setting.variable in exports:
+            value = exports[setting.variable]
+            print(f"{setting.variable}={'(set)' if setting.secret else value}")
     return 0
 
 

@@ -1,15 +1,8 @@
 """gunicorn settings for the web front, derived from the checked OCRFARM_* settings."""
 
-import sys
+from ocrfarm.settings import WEB, load_or_exit
 
-from ocrfarm.exceptions import ConfigurationError
-from ocrfarm.settings import Settings
-
-try:
-    _settings = Settings.from_env()
-except ConfigurationError as exc:
-    print(f"ocrfarm web: bad setting: {exc}", file=sys.stderr)
-    sys.exit(3)
+_settings = load_or_exit(WEB)
 
 wsgi_app = "server:create_app()"
 bind = f"{_settings.host}:{_settings.port}"

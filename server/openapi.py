@@ -6,6 +6,8 @@ must be one this document allows.
 
 from __future__ import annotations
 
+from ocrfarm import options
+
 JOB_ID = {"type": "string", "pattern": "^[0-9a-f]{32}$"}
 
 ERROR = {
@@ -38,27 +40,18 @@ LINE = {
 
 
 def options_fields(model_sets: tuple[str, ...]) -> dict:
-    """The per-request options; `model` may name only the sets this farm has loaded."""
-    return {
-        "angle_cls": {"type": "boolean", "description": "also read text turned upside down"},
-        "det_limit_side": {
-            "type": "integer",
-            "minimum": 32,
-            "maximum": 20000,
-            "description": "the detector scales the longest side down to this",
-        },
-        "min_confidence": {
-            "type": "number",
-            "minimum": 0,
-            "maximum": 1,
-            "description": "lines read with less confidence are left out",
-        },
-        "model": {
-            "type": "string",
-            "enum": list(model_sets),
-            "description": f"the model set that reads the document (default {model_sets[0]})",
-        },
+    """The per-request options, with the bounds their settings declare; `model` may name only the
+    sets this farm has loaded."""
+    fields = {
+        name: {**kind.schema(), "description": options.DESCRIPTIONS[name]}
+        for name, kind in options.OPTIONS.items()
     }
+    fields["model"] = {
+        "type": "string",
+        "enum": list(model_sets),
+        "description": f"the model set that reads the document (default {model_sets[0]})",
+    }
+    return fields
 
 
 JOB = {

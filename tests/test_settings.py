@@ -149,7 +149,15 @@ def test_check_command_exits_with_one_line():
     result = subprocess.run(
         [sys.executable, "-m", "ocrfarm.settings"], cwd=ROOT, env=env, capture_output=True, text=True
     )
-    assert result.returncode == 2
+    assert result.returncode == 3  # as every program exits on a bad setting
     assert result.stderr.strip().splitlines() == [
         "ocrfarm: bad setting: OCRFARM_THREADS must be a whole number from 1 to 256, got 'lots'"
     ]
+
+
+def test_readme_table_is_the_declarations():
+    from ocrfarm.settings import markdown_table
+
+    readme = (ROOT / "README.md").read_text()
+    assert markdown_table() in readme, "README's settings table: regenerate with python -m ocrfarm.settings --markdown"
+

@@ -13,7 +13,7 @@ import sys
 
 from ocrfarm import logs, metrics
 from ocrfarm.exceptions import ConfigurationError
-from ocrfarm.settings import Settings
+from ocrfarm.settings import WORKER, Settings, describe, load_or_exit
 from ocrfarm.spool import Spool
 from workers.loop import EXIT_BOOT_ERROR, EXIT_STUCK, Worker
 
@@ -54,18 +54,19 @@ def limit_native_threads(threads: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m workers", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="ocrfarm worker",
+        description=__doc__.splitlines()[0],
+        epilog=describe(WORKER),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument(
         "--name",
         help="worker name in logs and heartbeats (default: supervisord's process name, else worker-<pid>)",
     )
     parser.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     args = parser.parse_args(argv)
-    try:
-        settings = Settings.from_env()
-    except ConfigurationError as exc:
-        print(f"ocrfarm worker: bad setting: {exc}", file=sys.stderr)
-        return EXIT_BOOT_ERROR
+    settings = load_or_exit(WORKER)
     logs.setup(settings.log_level)
     name = args.name or os.environ.get("SUPERVISOR_PROCESS_NAME") or f"worker-{os.getpid()}"
     limit_native_threads(settings.threads)

@@ -28,8 +28,8 @@ from pathlib import Path
 
 from ocrfarm import documents, logs, metrics
 from ocrfarm.durable import no_room
-from ocrfarm.exceptions import ConfigurationError, ImageError
-from ocrfarm.settings import Settings
+from ocrfarm.exceptions import ImageError
+from ocrfarm.settings import INTAKE, Settings, load_or_exit
 from ocrfarm.spool import Spool
 from workers.stopping import StopFlag
 
@@ -224,11 +224,7 @@ class Intake:
 
 
 def main() -> int:
-    try:
-        settings = Settings.from_env()
-    except ConfigurationError as exc:
-        print(f"ocrfarm intake: bad setting: {exc}", file=sys.stderr)
-        return 3
+    settings = load_or_exit(INTAKE)
     logs.setup(settings.log_level)
     spool = Spool.from_settings(settings, on_close=metrics.finished)
     metrics.init(spool.metrics_dir)
