@@ -7,8 +7,6 @@ the settings' default per-request options.
 
 from __future__ import annotations
 
-import inspect
-
 
 def load(**overrides):
     """Settings from the given values (nothing read from the environment) and an engine built from them,
@@ -29,20 +27,12 @@ def settings_only(**overrides):
 
 def decode(data: bytes, settings):
     """The first page of an upload as the BGR array the engine takes."""
-    try:
-        from ocrfarm import documents
-    except ImportError:  # before documents.py: a single image
-        from ocrfarm import images
+    from ocrfarm import documents
 
-        return images.decode(data, settings.max_pixels)
     info = documents.inspect(data, settings.limits)
-    if "info" in inspect.signature(documents.pages).parameters:
-        return next(iter(documents.pages(data, settings.limits, info)))
-    return next(iter(documents.pages(data, settings.limits)))
+    return next(iter(documents.pages(data, settings.limits, info)))
 
 
 def recognize(engine, image, settings):
     """engine.recognize() with the options a job gets when its request sets none."""
-    accepted = inspect.signature(engine.recognize).parameters
-    defaults = getattr(settings, "option_defaults", {})
-    return engine.recognize(image, **{k: v for k, v in defaults.items() if k in accepted})
+    return engine.recognize(image, **settings.option_defaults)

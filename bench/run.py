@@ -26,10 +26,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench import farm as farmctl
 from bench.client import Connection, multipart, post_image, run_load
 from bench.images import MEMORY_MIX_EXCLUDES, BenchImage, build_set, pass_order, variant
 from bench.stats import percentile, summary
+from harness import farm as farmctl
 
 SECTIONS = ("accuracy", "limit", "latency", "idle", "http", "dropfolder", "memory", "queue", "baseline")
 FARM_SECTIONS = ("latency", "idle", "http", "dropfolder")
@@ -122,7 +122,7 @@ class Bench:
         bodies = [multipart(image.filename, image.data) for image in self.images]
         return [(self.images[i].filename, bodies[i]) for _ in range(passes) for i in self.order]
 
-    def farm(self, name: str, extra_env: dict | None = None, **settings) -> farmctl.Farm:
+    def farm(self, name: str, extra_env: dict | None = None, **settings) -> farmctl.FarmProcess:
         base = {
             "workers": self.workers,
             "threads": self.threads,
@@ -133,7 +133,7 @@ class Bench:
         if self.engine is not None:
             base["engine"] = self.engine
         base.update(settings)
-        farm = farmctl.Farm(self.work / name, **base)
+        farm = farmctl.FarmProcess(self.work / name, **base)
         farm.env.update(extra_env or {})
         return farm
 
@@ -358,7 +358,7 @@ class Bench:
             log("stopping the farm")
             farm.stop()
 
-    def idle(self, farm: farmctl.Farm) -> dict:
+    def idle(self, farm: farmctl.FarmProcess) -> dict:
         time.sleep(
             3
         )  # settle: the last answers go out, heartbeats catch up (a pause, not a wait for a state)
@@ -374,7 +374,7 @@ class Bench:
         log(f"  idle: {used['percent_of_one_core']:.2f} % of one core ({used['by_role_percent']})")
         return used
 
-    def latency(self, farm: farmctl.Farm) -> dict:
+    def latency(self, farm: farmctl.FarmProcess) -> dict:
         conn = Connection(farm.url)
         replies = []
         for _repeat in range(self.counts.latency_repeats):
@@ -442,7 +442,7 @@ class Bench:
         result["preload"] = library
         return result
 
-    def http_sweep(self, farm: farmctl.Farm) -> dict:
+    def http_sweep(self, farm: farmctl.FarmProcess) -> dict:
         """Images/s and latency at 1, N and 2N clients; the rounds add 4N (the main figure)."""
         sweep = []
         for concurrency in sorted({1, self.workers, 2 * self.workers}):
@@ -460,7 +460,7 @@ class Bench:
             log(f"  concurrency {concurrency}: {rate:.2f} images/s")
         return {"sweep": sweep}
 
-    def http_round(self, farm: farmctl.Farm) -> dict:
+    def http_round(self, farm: farmctl.FarmProcess) -> dict:
         concurrency = 4 * self.workers
         jobs = self.jobs(self.counts.passes)
         before = farmctl.cpu_snapshot(farm.process.pid)
@@ -525,7 +525,7 @@ class Bench:
         )
         return result
 
-    def drop_round(self, farm: farmctl.Farm, number: int) -> dict:
+    def drop_round(self, farm: farmctl.FarmProcess, number: int) -> dict:
         inbox, outbox = farm.spool / "inbox", farm.spool / "outbox"
         files = [
             (f"r{number}-{n:05d}-{self.images[i].filename}", self.images[i].data)
@@ -580,7 +580,7 @@ class Bench:
         log(f"  drop folder: {result['images_per_s']:.2f} images/s over all rounds")
         return result
 
-    def plain_drops(self, farm: farmctl.Farm) -> dict:
+    def plain_drops(self, farm: farmctl.FarmProcess) -> dict:
         """Files written in place, the way a scanner writes: taken after OCRFARM_QUIET_PERIOD."""
         quiet = float(farm.settings.get("OCRFARM_QUIET_PERIOD", 2.0))
         small = min(self.images, key=lambda image: len(image.data))

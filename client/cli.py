@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from client.farm import Failed, Farm, Refused, Stopped
+from client.farm import Failed, HttpFarm, Refused, Stopped
 from client.inputs import Item, collect
 
 DEFAULT_URL = "http://127.0.0.1:8080"
@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"scripts/ocr: {exc}", file=sys.stderr)
                 return 2
         else:
-            farm = Farm(
+            farm = HttpFarm(
                 args.url,
                 args.token,
                 retries=args.retries,

@@ -44,7 +44,7 @@ class Stopped(Exception):
     """The run was interrupted."""
 
 
-class Farm:
+class HttpFarm:
     def __init__(
         self,
         url: str,

@@ -16,7 +16,3 @@ class ImageError(OcrFarmError):
         super().__init__(message)
         self.code = code
         self.message = message
-
-
-class EngineError(OcrFarmError):
-    """The OCR engine failed on an image. The job is retried, up to the attempt limit."""

@@ -461,7 +461,7 @@ def main(argv: list[str]) -> int:
     if "--shell" in argv:
         for key, value in exports.items():
             print(f"export {key}={shlex.quote(value)}")
-        for program, seconds in settings.stop_waits.items():
+        for program, seconds in settings.stop_waits.items():  # read by supervisord.conf only
             print(f"export OCRFARM_STOPWAIT_{program}={seconds}")
         return 0
     for setting in SETTINGS:

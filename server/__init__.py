@@ -17,7 +17,7 @@ from server.waiter import ResultWaiter
 FORM_OVERHEAD = 64 * 1024
 
 
-class Farm:
+class Front:
     """What the routes need, built once per app: settings, the spool, the result waiter."""
 
     def __init__(self, settings: Settings):
@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False
-    app.extensions["ocrfarm"] = Farm(settings)
+    app.extensions["ocrfarm"] = Front(settings)
 
     from server import api, monitoring, pages
 

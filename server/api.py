@@ -132,7 +132,7 @@ def readyz():
 
 
 @bp.post("/v1/img/ocr")
-def seed_000():
+def text_confidence_pairs():
     """Multipart `file` in; a list of [text, confidence] pairs out."""
     job = _submit(*_read_upload())
     record = farm().waiter.wait(job.id, farm().settings.wait_timeout)
@@ -142,7 +142,7 @@ def seed_000():
 
 
 @bp.route("/tyocr", methods=["GET", "POST"])
-def seed_002():
+def text_from_base64_form():
     """Form field `imgbase64` in; {"sign": 0, "text": ...} out, or {"sign": -1, "text": <reason>}."""
     if request.method == "GET":
         return "<h1>Image find words! please use post</h1>"
@@ -168,7 +168,7 @@ def seed_002():
 
 
 @bp.post("/predictor")
-def seed_003():
+def picture_with_boxes():
     """A raw base64 body in; the picture with its boxes drawn, as base64 JPEG, out."""
     data = _b64decode(request.get_data(cache=False), "the request body")
     job = _submit(data, "", {})

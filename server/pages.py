@@ -39,6 +39,6 @@ def index():
 
 
 @bp.get("/v1/img/ocr")
-def seed_000_form():
+def upload_form_of_the_first_service():
     # The seed service showed its plain upload form at this address; it still does.
     return _page("/v1/img/ocr", enhanced=False)

@@ -1,5 +1,5 @@
 """The whole farm as a user starts it (scripts/run: supervisord, gunicorn, workers), on a free port
-and a temporary spool. The controller is the benchmark's (bench/farm.py), so tests and benchmark
+and a temporary spool. The controller is shared with the benchmark (harness/farm.py), so tests and benchmark
 start, watch and stop the farm the same way; this module adds what only tests look at."""
 
 from __future__ import annotations
@@ -8,8 +8,7 @@ import os
 import time
 from pathlib import Path
 
-from bench.farm import ROOT, process_cpu_seconds
-from bench.farm import Farm as FarmProcess
+from harness.farm import ROOT, FarmProcess, process_cpu_seconds
 
 __all__ = ["ROOT", "FarmProcess", "alive", "measure_idle_cpu", "process_cpu_seconds"]
 

@@ -22,7 +22,7 @@ def make_settings(tmp_path, **overrides) -> Settings:
     return Settings.from_env({}, **values)
 
 
-class Farm:
+class FrontUnderTest:
     """The app plus one worker thread, stopped at the end of the test."""
 
     def __init__(self, settings: Settings):
@@ -49,7 +49,7 @@ class Farm:
 
 @pytest.fixture
 def farm(tmp_path):
-    farm = Farm(make_settings(tmp_path))
+    farm = FrontUnderTest(make_settings(tmp_path))
     farm.start_worker()
     yield farm
     farm.stop()
@@ -87,7 +87,7 @@ def test_seed_000_client_gets_text_confidence_pairs(farm):
 
 
 def test_slow_result_answers_202_and_the_job_goes_on(tmp_path):
-    farm = Farm(make_settings(tmp_path, wait_timeout=0.2))
+    farm = FrontUnderTest(make_settings(tmp_path, wait_timeout=0.2))
     try:
         response = farm.post(blank_image())
         assert response.status_code == 202
@@ -138,12 +138,12 @@ def test_truncated_image_fails_its_job_with_the_reason(farm):
 
 
 def test_too_large_in_bytes(tmp_path):
-    farm = Farm(make_settings(tmp_path, max_upload_mb=0.01))
+    farm = FrontUnderTest(make_settings(tmp_path, max_upload_mb=0.01))
     assert_error(farm.post(render_text(size=200, fmt="BMP")), 413, "too_large")
 
 
 def test_too_many_pixels_is_refused_before_decoding(tmp_path):
-    farm = Farm(make_settings(tmp_path, max_pixels=1000))
+    farm = FrontUnderTest(make_settings(tmp_path, max_pixels=1000))
     body = assert_error(farm.post(blank_image(100, 100)), 413, "too_many_pixels")
     assert "100x100" in body["error"]["message"]
     assert farm.spool.depth() == 0, "nothing was queued"
@@ -167,7 +167,7 @@ def test_upload_form(farm):
 
 
 def test_jobs_endpoint_answers_at_once(tmp_path):
-    farm = Farm(make_settings(tmp_path))
+    farm = FrontUnderTest(make_settings(tmp_path))
     response = farm.post(blank_image(), path="/v1/jobs")
     assert response.status_code == 202
     assert response.get_json()["status"] == "queued"
@@ -175,7 +175,7 @@ def test_jobs_endpoint_answers_at_once(tmp_path):
 
 
 def test_full_queue_answers_503_and_keeps_what_it_accepted(tmp_path):
-    farm = Farm(make_settings(tmp_path, max_queue=2))
+    farm = FrontUnderTest(make_settings(tmp_path, max_queue=2))
     accepted = [farm.post(blank_image(), path="/v1/jobs") for _ in range(2)]
     assert [r.status_code for r in accepted] == [202, 202]
     refused = farm.post(blank_image(), path="/v1/jobs")
@@ -199,7 +199,7 @@ def test_disk_full_answers_507_and_leaves_nothing_behind(tmp_path, monkeypatch):
 
     from ocrfarm import spool as spool_module
 
-    farm = Farm(make_settings(tmp_path))
+    farm = FrontUnderTest(make_settings(tmp_path))
 
     def no_space(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -211,7 +211,7 @@ def test_disk_full_answers_507_and_leaves_nothing_behind(tmp_path, monkeypatch):
 
 
 def test_health_and_readiness(tmp_path):
-    farm = Farm(make_settings(tmp_path))
+    farm = FrontUnderTest(make_settings(tmp_path))
     assert farm.client.get("/healthz").get_json() == {"status": "ok"}
     not_ready = farm.client.get("/readyz")
     assert not_ready.status_code == 503 and not_ready.get_json()["ready"] is False
@@ -229,7 +229,7 @@ def test_health_and_readiness(tmp_path):
 
 @pytest.fixture
 def two_set_farm(tmp_path):
-    farm = Farm(make_settings(tmp_path, models="ppocrv3,ppocrv6"))
+    farm = FrontUnderTest(make_settings(tmp_path, models="ppocrv3,ppocrv6"))
     farm.start_worker()
     yield farm
     farm.stop()

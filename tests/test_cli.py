@@ -14,8 +14,8 @@ import pytest
 import requests
 from PIL import Image
 
-from bench.farm import free_port
 from client.cli import parser
+from harness.farm import free_port
 from tests.farm_process import ROOT, FarmProcess
 from tests.helpers import SAMPLE_LINES, assert_reads, blank_image, render_text
 

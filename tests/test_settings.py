@@ -159,5 +159,6 @@ def test_readme_table_is_the_declarations():
     from ocrfarm.settings import markdown_table
 
     readme = (ROOT / "README.md").read_text()
-    assert markdown_table() in readme, "README's settings table: regenerate with python -m ocrfarm.settings --markdown"
-
+    assert markdown_table() in readme, (
+        "README's settings table: regenerate with python -m ocrfarm.settings --markdown"
+    )

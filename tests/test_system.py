@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import xmlrpc.client
 
 import pytest
 import requests
@@ -91,3 +92,18 @@ def test_stop_ends_every_process(tmp_path):
     finally:
         farm.stop()
     assert not any(alive(pid) for pid in pids)
+
+
+def test_supervisord_waits_for_what_the_timeouts_allow(tmp_path):
+    # A stop must never kill a job still inside its timeout, or a request still inside its wait.
+    from supervisor.xmlrpc import SupervisorTransport
+
+    farm = FarmProcess(tmp_path, workers=1, engine="fake", job_timeout=600, wait_timeout=90)
+    try:
+        farm.start()
+        transport = SupervisorTransport(None, None, f"unix://{farm.spool / 'run' / 'supervisor.sock'}")
+        server = xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
+        waits = {info["name"]: info["stopwaitsecs"] for info in server.supervisor.getAllConfigInfo()}
+    finally:
+        farm.stop()
+    assert waits["worker-01"] > 600 and waits["web"] > 90 + 5, waits  # gunicorn's own grace is wait + 5 s

@@ -1,4 +1,4 @@
-"""`python -m workers`: one worker process. supervisord starts as many as OCRFARM_WORKERS.
+"""`ocrfarm worker` (or `python -m workers`): one worker process. supervisord starts as many as OCRFARM_WORKERS.
 
 Exit codes: 0 stopped or recycled (start a fresh one), 3 bad settings or missing weights (do not
 retry), 4 an OCR call hung past the job timeout (start a fresh one).
@@ -10,6 +10,7 @@ import argparse
 import logging
 import os
 import sys
+from typing import NoReturn
 
 from ocrfarm import logs, metrics
 from ocrfarm.exceptions import ConfigurationError
@@ -82,10 +83,15 @@ def main(argv: list[str] | None = None) -> int:
     return worker.work(burst=args.burst)
 
 
-if __name__ == "__main__":
-    code = main()
+def run(argv: list[str] | None = None) -> NoReturn:
+    """`ocrfarm worker`: main(), then the exit its code asks for."""
+    code = main(argv)
     logging.shutdown()
     if code == EXIT_STUCK:
         # The engine thread is stuck in native code; a normal exit would wait on it forever.
         os._exit(code)
     sys.exit(code)
+
+
+if __name__ == "__main__":
+    run()

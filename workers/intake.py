@@ -1,6 +1,6 @@
 """The drop folder's intake: queue each file dropped into spool/inbox/ once it is complete.
 
-`python -m workers.intake`, one process under supervisord. It only decides *when* a file is ready;
+`ocrfarm intake` (or `python -m workers.intake`), one process under supervisord. It only decides *when* a file is ready;
 the spool moves it into a job (atomically, so a file becomes exactly one job) and the workers run it
 like any upload. What a file must show before it is taken, from what drop folders meet in practice
 (scanners over FTP, SMB copies, rsync):
@@ -18,6 +18,7 @@ once and left alone; nothing is opened through a symlink.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import logging
 import os
@@ -29,7 +30,7 @@ from pathlib import Path
 from ocrfarm import documents, logs, metrics
 from ocrfarm.durable import no_room
 from ocrfarm.exceptions import ImageError
-from ocrfarm.settings import INTAKE, Settings, load_or_exit
+from ocrfarm.settings import INTAKE, Settings, describe, load_or_exit
 from ocrfarm.spool import Spool
 from workers.stopping import StopFlag
 
@@ -223,7 +224,14 @@ class Intake:
         return None
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="ocrfarm intake",
+        description="The drop folder: queues files dropped into <spool>/inbox/ once they are whole.",
+        epilog=describe(INTAKE),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.parse_args(argv)
     settings = load_or_exit(INTAKE)
     logs.setup(settings.log_level)
     spool = Spool.from_settings(settings, on_close=metrics.finished)

@@ -1,0 +1,58 @@
+"""Per-request OCR options: the only ones there are, each checked; an unknown one is an error.
+
+They arrive as form fields or query parameters (strings) or inside a JSON body (typed values). Each
+option is the per-request form of a setting of the same name (its default), so its kind and bounds
+are the setting's declaration (ocrfarm/settings.py); `model` is the one whose choices are the farm's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ocrfarm import kinds
+from ocrfarm.exceptions import OcrFarmError
+from ocrfarm.settings import DECLARED
+
+
+class OptionError(OcrFarmError):
+    pass
+
+
+# What each does, for the API's description (server/openapi.py).
+DESCRIPTIONS = {
+    # Off is a little faster.
+    "angle_cls": "also read text turned upside down",
+    "det_limit_side": "the detector scales the longest side down to this",
+    "min_confidence": "lines read with less confidence are left out",
+}
+OPTIONS = {name: DECLARED[name].kind for name in DESCRIPTIONS}
+# Which of the farm's loaded model sets reads the document (settings.model_sets; the first is the
+# default). Its choices are the farm's, so parse() adds it.
+MODEL = "model"
+
+
+def _model(value, loaded: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value.strip().lower() not in loaded:
+        raise OptionError(
+            f"option {MODEL} must be a model set this farm has loaded: {', '.join(loaded)}; got {value!r}"
+        )
+    return value.strip().lower()
+
+
+def parse(raw: Mapping[str, object], model_sets: tuple[str, ...]) -> dict:
+    """Checked options from a request to a farm that has loaded `model_sets`; raises OptionError
+    naming the first bad or unknown one."""
+    options = {}
+    for name, value in raw.items():
+        if name == MODEL:
+            options[name] = _model(value, model_sets)
+            continue
+        kind = OPTIONS.get(name)
+        if kind is None:
+            known = sorted([*OPTIONS, MODEL])
+            raise OptionError(f"unknown option {name!r}; the options are " + ", ".join(known))
+        try:
+            options[name] = kind.check(value)
+        except kinds.Invalid as exc:
+            raise OptionError(f"option {name} must be {exc.want}, got {value!r}") from None
+    return options

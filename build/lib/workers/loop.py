@@ -1,0 +1,346 @@
+"""The worker loop: claim a job, run the engine on it, write its result; sleep when there is none.
+
+The engine runs in a thread of its own while the main thread waits on it with a deadline. That keeps
+the main thread free to notice signals and to give up on an OCR call that hangs: a stuck native call
+cannot be interrupted, so the worker records the timeout, lets the job go and exits, and supervisord
+starts a fresh process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import random
+import threading
+import time
+from collections.abc import Mapping
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+
+import numpy as np
+
+from ocrfarm import documents
+from ocrfarm.durable import no_room
+from ocrfarm.exceptions import ImageError
+from ocrfarm.settings import Settings
+from ocrfarm.spool import Claim, Spool
+from workers.engine import Engine, Line
+from workers.stopping import StopFlag
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+# Bad settings or missing weights: retrying will not help (supervisord gives up after startretries).
+EXIT_BOOT_ERROR = 3
+# An OCR call hung past the job timeout; the process cannot free itself of it, so it leaves.
+EXIT_STUCK = 4
+
+HEARTBEAT_EVERY = 5.0
+# While the spool's disk is full: the first wait before trying a write again, and the longest.
+NO_ROOM_FIRST_WAIT = 0.5
+NO_ROOM_LONGEST_WAIT = 15.0
+# Housekeeping (old results, stray temp files) runs when a worker is idle, at most this often.
+SWEEP_EVERY = 600.0
+
+
+class EngineStuck(Exception):
+    """The engine did not answer within the job timeout."""
+
+
+class EngineThread:
+    """Runs every engine call on one long-lived daemon thread (one thread per engine, always)."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.requests: queue.Queue = queue.Queue()
+        threading.Thread(target=self._serve, name="engine", daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            image, options, future = self.requests.get()
+            try:
+                future.set_result(self.engine.recognize(image, **options))
+            except BaseException as exc:  # handed to the waiting main thread, which decides
+                future.set_exception(exc)
+
+    def recognize(self, image: np.ndarray, timeout: float, on_wait, **options) -> list[Line]:
+        """The engine's answer; calls `on_wait()` every few seconds while waiting; EngineStuck at the deadline."""
+        future: Future = Future()
+        self.requests.put((image, options, future))
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise EngineStuck(f"the OCR call ran past the job timeout of {timeout:g} s")
+            try:
+                return future.result(timeout=min(remaining, HEARTBEAT_EVERY))
+            except FutureTimeout:
+                on_wait()
+
+
+class Worker:
+    def __init__(self, spool: Spool, engines: Engine | Mapping[str, Engine], settings: Settings, name: str):
+        """`engines`: one per loaded model set, by name; a lone engine is the default set's."""
+        self.spool = spool
+        self.engines = dict(engines) if isinstance(engines, Mapping) else {settings.models: engines}
+        self.engine = self.engines[settings.models]
+        # A thread per engine: each engine is only ever called from its own thread.
+        self.engine_threads = {model: EngineThread(engine) for model, engine in self.engines.items()}
+        self.settings = settings
+        self.name = name
+        self.stopping = StopFlag()
+        self.jobs_done = 0
+        self.last_sweep = float("-inf")
+        # Jitter, so that workers started together do not all recycle together.
+        self.max_jobs = max(1, round(settings.max_jobs * random.uniform(0.9, 1.1)))
+        self.watch = spool.watch_queue(settings.inotify, extra_fds=(self.stopping.wake_fd,))
+        self.info = {
+            "worker": name,
+            "pid": os.getpid(),
+            "started": time.time(),
+            **self.engine.describe(),
+            "model_sets": list(self.engines),
+        }
+        self.announced = False  # the heartbeat file holds this process's info
+        self.no_room_wait = 0.0  # the current wait while the disk is full; 0 while it is not
+        self.no_room_logged = float("-inf")
+
+    def install_signal_handlers(self) -> None:
+        self.stopping.install()
+
+    def stop(self) -> None:
+        """Ask the loop to leave after the current job (for code that embeds the worker)."""
+        self.stopping.request()
+
+    # ---- the loop ------------------------------------------------------------------------------
+
+    def work(self, burst: bool = False) -> int:
+        """Loop until asked to stop or due for recycling; with `burst`, also when the queue is empty."""
+        self.beat()
+        log.info(
+            "worker %s ready (%s; model sets %s), waking by %s, polling every %gs",
+            self.name,
+            self.engine.name,
+            ", ".join(self.engines),
+            self.watch.mode,
+            self.settings.poll_interval,
+        )
+        exit_code = EXIT_OK
+        try:
+            while True:
+                if self.stopping.requested:
+                    log.info("worker %s stopping on request after %d jobs", self.name, self.jobs_done)
+                    break
+                try:
+                    claim = self.spool.claim(self.name)
+                except OSError as exc:
+                    if not no_room(exc):
+                        raise
+                    self.wait_for_room(exc, "no job can be started")
+                    continue
+                self.no_room_wait = 0.0  # the start line was written: there is room again
+                if claim is None:
+                    if burst:
+                        log.info("worker %s leaving: queue empty (burst mode)", self.name)
+                        break
+                    self.sweep_if_due()
+                    self.watch.wait(self.settings.poll_interval)
+                    self.beat()
+                    continue
+                if not self.run(claim):
+                    log.error(
+                        "worker %s exiting: an OCR call is stuck; a fresh process will take over", self.name
+                    )
+                    exit_code = EXIT_STUCK
+                    break
+                self.beat()
+                reason = self.recycle_reason()
+                if reason:
+                    log.info("worker %s recycling after %s", self.name, reason)
+                    break
+        finally:
+            self.teardown()
+        return exit_code
+
+    def run(self, claim: Claim) -> bool:
+        """Run one job to its end. False only when the engine is stuck and the process must go."""
+        job = claim.job
+        started = time.monotonic()
+        options = {**self.settings.option_defaults, **job.options}
+        engine_thread = self.engine_threads.get(options["model"])
+        if engine_thread is None:
+            # Queued before a restart with other OCRFARM_MODELS: no worker of this farm can read it.
+            return self.refuse(
+                claim,
+                "bad_option",
+                f"model {options['model']!r} is not loaded; this farm has " + ", ".join(self.engines),
+            )
+        try:
+            data = job.read_input()
+            info = documents.inspect(data, self.settings.limits)
+            total = info.pages
+            if total > 1:
+                claim.progress(0, total)
+            pages, ocr_s = [], 0.0
+            for number, image in enumerate(documents.pages(data, self.settings.limits, info), start=1):
+                ocr_started = time.monotonic()
+                lines = engine_thread.recognize(
+                    image,
+                    self.settings.job_timeout,
+                    on_wait=self.beat,
+                    angle_cls=options["angle_cls"],
+                    det_limit_side=options["det_limit_side"],
+                )
+                ocr_s += time.monotonic() - ocr_started
+                kept = [line.to_json() for line in lines if line.confidence >= options["min_confidence"]]
+                height, width = image.shape[:2]
+                pages.append(
+                    {
+                        "page": number,
+                        "width": width,
+                        "height": height,
+                        "lines": kept,
+                        "text": "\n".join(line["text"] for line in kept),
+                    }
+                )
+                if total > 1:
+                    claim.progress(number, total)
+            result = {
+                "pages": pages,
+                # The whole document at the top: every line (with its page) and the text, pages
+                # separated by a blank line. For one image this is that image's result.
+                "lines": [{**line, "page": page["page"]} for page in pages for line in page["lines"]],
+                "text": "\n\n".join(page["text"] for page in pages),
+                "image": {"width": pages[0]["width"], "height": pages[0]["height"]},
+                "options": options,
+                "timings": {
+                    "queued_s": round(claim.started - job.submitted, 4),
+                    "decode_s": round(time.monotonic() - started - ocr_s, 4),
+                    "ocr_s": round(ocr_s, 4),
+                },
+                "worker": self.name,
+            }
+        except ImageError as exc:
+            return self.refuse(claim, exc.code, exc.message)
+        except EngineStuck as exc:
+            claim.retry(f"timeout: {exc}")
+            log.error("job %s attempt %d: %s", job.id, claim.attempt, exc)
+            return False
+        except Exception as exc:  # the loop's boundary: one job's failure must not stop the worker
+            log.exception(
+                "job %s attempt %d failed; it will be retried up to %d attempts in all",
+                job.id,
+                claim.attempt,
+                self.settings.max_attempts,
+            )
+            claim.retry(f"{type(exc).__name__}: {exc}")
+            return True
+        if not self.write_out(claim, lambda: claim.finish(result)):
+            return True
+        self.jobs_done += 1
+        log.info(
+            "job %s done source=%s size=%d model=%s pages=%d queued=%.3fs ocr=%.3fs total=%.3fs lines=%d attempt=%d",
+            job.id,
+            job.source,
+            job.size,
+            options["model"],
+            len(pages),
+            claim.started - job.submitted,
+            ocr_s,
+            time.monotonic() - started,
+            sum(len(p["lines"]) for p in pages),
+            claim.attempt,
+        )
+        return True
+
+    def refuse(self, claim: Claim, code: str, message: str) -> bool:
+        """Fail the job at once with its reason: no attempt would fare better."""
+        job = claim.job
+        if self.write_out(claim, lambda: claim.fail(code, message)):
+            log.info(
+                "job %s failed source=%s size=%d reason=%s: %s", job.id, job.source, job.size, code, message
+            )
+        return True
+
+    def write_out(self, claim: Claim, write) -> bool:
+        """Call write() (the job's result or failure record) until it goes through; True when it
+        has. While the disk is full the worker keeps the record in memory and waits for room, so
+        that no OCR work is thrown away and no attempt of the job is spent on the farm's trouble.
+        Any other failure to write ends the attempt (counted, retried); so does a stop request that
+        comes while waiting. False in both cases: the job is queued again."""
+        while True:
+            try:
+                write()
+            except OSError as exc:
+                if no_room(exc) and not self.stopping.requested:
+                    self.wait_for_room(exc, f"job {claim.job.id} is done and waits to be written")
+                    continue
+                log.error(
+                    "job %s attempt %d: its record could not be written (%s); it will be run again",
+                    claim.job.id,
+                    claim.attempt,
+                    exc,
+                )
+                claim.retry(f"{type(exc).__name__}: {exc}")
+                return False
+            return True
+
+    def wait_for_room(self, exc: OSError, what: str) -> None:
+        """Wait a while (longer each time, up to a limit) for the spool's disk to have room again."""
+        self.no_room_wait = min(NO_ROOM_LONGEST_WAIT, max(NO_ROOM_FIRST_WAIT, self.no_room_wait * 2))
+        if time.monotonic() - self.no_room_logged >= 60:
+            log.error(
+                "worker %s: the spool's disk is full (%s): %s; trying again every %g s or less",
+                self.name,
+                exc,
+                what,
+                NO_ROOM_LONGEST_WAIT,
+            )
+            self.no_room_logged = time.monotonic()
+        self.stopping.sleep(self.no_room_wait)
+        self.beat()
+
+    def beat(self) -> None:
+        """Tell readiness checks this worker is alive: its info once, then a touch of the file
+        (which needs no room on the disk). A full disk only puts the info off."""
+        try:
+            if self.announced:
+                self.spool.heartbeat(self.name)
+            else:
+                self.spool.heartbeat(self.name, self.info)
+                self.announced = True
+        except OSError as exc:
+            if not no_room(exc):
+                raise
+            log.warning("worker %s: no room on the spool's disk for its heartbeat (%s)", self.name, exc)
+
+    def sweep_if_due(self) -> None:
+        if time.monotonic() - self.last_sweep < SWEEP_EVERY:
+            return
+        self.last_sweep = time.monotonic()
+        removed = self.spool.sweep(self.settings.retention_days * 86400, self.settings.tmp_max_age)
+        if any(removed.values()):
+            log.info(
+                "worker %s housekeeping removed %s",
+                self.name,
+                ", ".join(f"{count} {kind}" for kind, count in removed.items() if count),
+            )
+
+    def recycle_reason(self) -> str | None:
+        if self.jobs_done >= self.max_jobs:
+            return f"{self.jobs_done} jobs"
+        rss_mb = resident_memory_mb()
+        if rss_mb > self.settings.max_memory_mb:
+            return f"resident memory reached {rss_mb:.0f} MB (limit {self.settings.max_memory_mb} MB)"
+        return None
+
+    def teardown(self) -> None:
+        self.watch.close()
+        self.stopping.close()
+
+
+def resident_memory_mb() -> float:
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20

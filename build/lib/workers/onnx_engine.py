@@ -1,0 +1,55 @@
+"""The farm's own pipeline (workers/pipeline/) on onnxruntime: the default engine for ONNX weights.
+
+Same weights and the same pre- and post-processing as PaddleOCR 2.10 (paddle_engine.py, kept as the
+reference and selectable), with two changes, both measured in scripts/bench's accuracy and limit
+sections: crops are recognised in batches of similar width instead of batches padded to their widest
+crop, and the angle classifier only nominates lines to turn, the recogniser's confidence decides.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from workers.engine import Engine, Line
+from workers.models import ModelSet
+from workers.pipeline import orientation, runtime
+from workers.pipeline.crops import crop
+from workers.pipeline.detection import Detector, DetectorConfig
+from workers.pipeline.recognition import Recognizer, characters_of
+
+
+class OnnxEngine(Engine):
+    name = "onnx"
+
+    def __init__(self, models: ModelSet, *, threads: int):
+        self.models = models
+        self.threads = threads
+        self.detector = Detector(
+            runtime.session(models.det, threads), DetectorConfig(mean=models.det_mean, std=models.det_std)
+        )
+        rec_session = runtime.session(models.rec, threads)
+        self.recognizer = Recognizer(rec_session, characters_of(rec_session, models.rec_dict))
+        self.classifier = orientation.Classifier(runtime.session(models.cls, threads)) if models.cls else None
+
+    def recognize(
+        self, image: np.ndarray, *, angle_cls: bool = True, det_limit_side: int = 960
+    ) -> list[Line]:
+        boxes = self.detector(image, det_limit_side)
+        crops = [crop(image, box) for box in boxes]
+        readings = self.recognizer(crops)
+        turned = [False] * len(crops)
+        if angle_cls and self.classifier is not None and crops:
+            nominated = [i for i, yes in enumerate(self.classifier.nominated(crops)) if yes]
+            second = self.recognizer([orientation.turned(crops[i]) for i in nominated])
+            for i, reading in zip(nominated, second, strict=True):
+                readings[i], turned[i] = orientation.choose(readings[i], reading)
+        lines = [
+            Line(text, confidence, [[float(x), float(y)] for x, y in box])
+            for box, (text, confidence) in zip(boxes, readings, strict=True)
+        ]
+        if orientation.page_is_upside_down(turned):
+            lines.reverse()
+        return lines
+
+    def describe(self) -> dict:
+        return {"engine": self.name, "threads": self.threads, **self.models.describe()}
