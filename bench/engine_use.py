@@ -34,5 +34,7 @@ def decode(data: bytes, settings):
 
 
 def recognize(engine, image, settings):
-    """engine.recognize() with the options a job gets when its request sets none."""
-    return engine.recognize(image, **settings.option_defaults)
+    """engine.recognize() with the options a job gets when its request sets none (min_confidence and
+    model are applied around the engine, as the worker loop does)."""
+    defaults = settings.option_defaults
+    return engine.recognize(image, angle_cls=defaults["angle_cls"], det_limit_side=defaults["det_limit_side"])

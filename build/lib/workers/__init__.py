@@ -1,1 +1,0 @@
-"""OCR worker processes: claim spooled jobs, run the engine, write results. Run with `python -m workers`."""
