@@ -4,6 +4,10 @@ A document is an image (JPEG, PNG, BMP, WebP, GIF: its first frame), a TIFF (one
 a PDF (every page, rendered with pdfium at the configured DPI). The type comes from the bytes, never
 from the file name. Sizes and page counts are checked from headers, before anything is decoded, so
 a small file claiming a huge canvas is refused cheaply.
+
+A password-protected PDF is opened with the request's `password` option; a PDF page that already
+has text (born digital, or OCRed before) can give its lines from that text, with their positions,
+instead of being read again (text_layer_lines()).
 """
 
 from __future__ import annotations
@@ -35,22 +39,25 @@ class DocumentInfo:
     pages: int
     width: int  # of the first page, in pixels (PDF: at the rendering DPI)
     height: int
+    encrypted: bool = False  # a PDF with a security handler (a user or only an owner password)
 
 
-def inspect(data: bytes, limits: Limits) -> DocumentInfo:
-    """Type, page count and size from the headers only. Raises ImageError with a clear reason."""
+def inspect(data: bytes, limits: Limits, password: str | None = None) -> DocumentInfo:
+    """Type, page count and size from the headers only. Raises ImageError with a clear reason.
+    `password`: a PDF's, when it has one."""
     if not data:
         raise ImageError("empty_file", "the uploaded file is empty")
     if data.startswith(b"%PDF-"):
-        document = _open_pdf(data)
+        document = _open_pdf(data, password)
         try:
             _check_pages(len(document), limits)
             sizes = [_pdf_page_pixels(document[i], limits.dpi) for i in range(len(document))]
+            encrypted = _encrypted(document)
         finally:
             document.close()
         for width, height in sizes:
             _check_pixels(width, height, limits)
-        return DocumentInfo("PDF", len(sizes), *sizes[0])
+        return DocumentInfo("PDF", len(sizes), *sizes[0], encrypted=encrypted)
     image = _open_image(data)
     frames = getattr(image, "n_frames", 1) if image.format == "TIFF" else 1
     _check_pages(frames, limits)
@@ -61,27 +68,31 @@ def inspect(data: bytes, limits: Limits) -> DocumentInfo:
     return DocumentInfo(image.format, frames, *image.size)
 
 
-def pages(data: bytes, limits: Limits, info: DocumentInfo | None = None) -> Iterator[np.ndarray]:
+def pages(
+    data: bytes, limits: Limits, info: DocumentInfo | None = None, password: str | None = None
+) -> Iterator[np.ndarray]:
     """Each page as an H x W x 3 BGR array (what PaddleOCR expects), in order. `info`: what
     inspect() said of these bytes, if the caller has it already."""
     import cv2
 
-    info = info or inspect(data, limits)
+    info = info or inspect(data, limits, password)
     if info.format in ("JPEG", "PNG"):
         page = _decode_plain(data, info)
         if page is not None:
             yield page
             return
-    for page in page_images(data, limits, info):
+    for page in page_images(data, limits, info, password):
         # One conversion into a new contiguous array; slicing and copying took twice as long.
         yield cv2.cvtColor(np.asarray(page), cv2.COLOR_RGB2BGR)
 
 
-def page_images(data: bytes, limits: Limits, info: DocumentInfo | None = None) -> Iterator[Image.Image]:
+def page_images(
+    data: bytes, limits: Limits, info: DocumentInfo | None = None, password: str | None = None
+) -> Iterator[Image.Image]:
     """Each page as an RGB Pillow image, checked as inspect() checks it."""
-    info = info or inspect(data, limits)
+    info = info or inspect(data, limits, password)
     if info.format == "PDF":
-        document = _open_pdf(data)
+        document = _open_pdf(data, password)
         try:
             for index in range(len(document)):
                 page = document[index]
@@ -101,9 +112,9 @@ def page_images(data: bytes, limits: Limits, info: DocumentInfo | None = None) -
         yield _decode(frame.copy())
 
 
-def page_image(data: bytes, limits: Limits, number: int) -> Image.Image:
+def page_image(data: bytes, limits: Limits, number: int, password: str | None = None) -> Image.Image:
     """Page `number` (1-based) as an RGB image."""
-    for index, page in enumerate(page_images(data, limits), start=1):
+    for index, page in enumerate(page_images(data, limits, password=password), start=1):
         if index == number:
             return page
     raise IndexError(number)
@@ -126,17 +137,106 @@ def _open_image(data: bytes) -> Image.Image:
     return image
 
 
-def _open_pdf(data: bytes):
+def _open_pdf(data: bytes, password: str | None = None):
     import pypdfium2
 
     try:
-        return pypdfium2.PdfDocument(data)
+        return pypdfium2.PdfDocument(data, password=password)
     except pypdfium2.PdfiumError as exc:
         if "password" in str(exc).lower():
-            raise ImageError(
-                "encrypted_pdf", "the PDF is encrypted (password protected); send an unprotected copy"
-            ) from None
+            if password is None:
+                raise ImageError(
+                    "encrypted_pdf",
+                    "the PDF is password protected: send its password in the 'password' option",
+                ) from None
+            raise ImageError("wrong_password", "the PDF's password is wrong") from None
         raise ImageError("undecodable", f"the PDF could not be read: {exc}") from None
+
+
+def _encrypted(document) -> bool:
+    import pypdfium2.raw as pdfium_c
+
+    # -1: no security handler. A PDF with only an owner password opens without one but is still
+    # encrypted, and OCRmyPDF refuses encrypted input: such a file is decrypted first (decrypted()).
+    return pdfium_c.FPDF_GetSecurityHandlerRevision(document) != -1
+
+
+def decrypted(data: bytes, password: str | None) -> bytes:
+    """The PDF without its encryption (for OCRmyPDF, which takes no encrypted input)."""
+    import pikepdf
+
+    try:
+        with pikepdf.open(io.BytesIO(data), password=password or "") as pdf:
+            out = io.BytesIO()
+            pdf.save(out)
+            return out.getvalue()
+    except pikepdf.PasswordError:
+        raise ImageError("wrong_password", "the PDF's password is wrong") from None
+
+
+def text_layers(data: bytes, limits: Limits, password: str | None = None) -> list[list[dict] | None]:
+    """For each page of a PDF: its lines from its own text (born digital, or OCRed before), in
+    pixels at the rendering DPI as OCR lines are, or None when the page has no text to speak of."""
+    document = _open_pdf(data, password)
+    try:
+        out = []
+        for index in range(len(document)):
+            page = document[index]
+            try:
+                out.append(_page_text_lines(page, limits.dpi))
+            finally:
+                page.close()
+        return out
+    finally:
+        document.close()
+
+
+def _page_text_lines(page, dpi: int) -> list[dict] | None:
+    textpage = page.get_textpage()
+    try:
+        if not textpage.get_text_range().strip():
+            return None
+        left, bottom, right, top = page.get_bbox()  # the crop box, as the page is rendered
+        scale = dpi / 72
+        runs = []
+        # pdfium's text rectangles: one per run of text on a line, in reading order.
+        for index in range(textpage.count_rects()):
+            x0, y0, x1, y1 = textpage.get_rect(index)
+            text = textpage.get_text_bounded(x0, y0, x1, y1).strip()
+            if text:
+                runs.append([x0, y0, x1, y1, text])
+        lines = _join_runs(runs)
+        return [
+            {
+                "text": text,
+                "confidence": 1.0,
+                "box": [
+                    [round((x0 - left) * scale, 1), round((top - y1) * scale, 1)],
+                    [round((x1 - left) * scale, 1), round((top - y1) * scale, 1)],
+                    [round((x1 - left) * scale, 1), round((top - y0) * scale, 1)],
+                    [round((x0 - left) * scale, 1), round((top - y0) * scale, 1)],
+                ],
+            }
+            for x0, y0, x1, y1, text in lines
+        ]
+    finally:
+        textpage.close()
+
+
+def _join_runs(runs: list[list]) -> list[list]:
+    """Runs that follow each other on one baseline (a change of font splits a line) made one line."""
+    lines: list[list] = []
+    for run in runs:
+        if lines:
+            x0, y0, x1, y1, text = lines[-1]
+            height = max(y1 - y0, run[3] - run[1])
+            same_row = abs((y0 + y1) / 2 - (run[1] + run[3]) / 2) < height / 2
+            if same_row and 0 <= run[0] - x1 < 2 * height:
+                gap = " " if run[0] - x1 > height / 8 else ""
+                lines[-1] = [x0, min(y0, run[1]), run[2], max(y1, run[3]), text + gap + run[4]]
+                continue
+        lines.append(list(run))
+    return lines
 
 
 def _pdf_page_pixels(page, dpi: int) -> tuple[int, int]:

@@ -24,11 +24,16 @@ DESCRIPTIONS = {
     "angle_cls": "also read text turned upside down",
     "det_limit_side": "the detector scales the longest side down to this",
     "min_confidence": "lines read with less confidence are left out",
+    "force_ocr": "also read PDF pages that have text of their own (by default their text is taken)",
 }
 OPTIONS = {name: DECLARED[name].kind for name in DESCRIPTIONS}
 # Which of the farm's loaded model sets reads the document (settings.model_sets; the first is the
 # default). Its choices are the farm's, so parse() adds it.
 MODEL = "model"
+# A password-protected PDF's password: the one option that is no setting's per-request form (a
+# farm has no default password). Never shown back: answers say only that one was given.
+PASSWORD = "password"
+PASSWORD_MAX = 1024
 
 
 def _model(value, loaded: tuple[str, ...]) -> str:
@@ -47,9 +52,14 @@ def parse(raw: Mapping[str, object], model_sets: tuple[str, ...]) -> dict:
         if name == MODEL:
             options[name] = _model(value, model_sets)
             continue
+        if name == PASSWORD:
+            if not isinstance(value, str) or not 0 < len(value) <= PASSWORD_MAX:
+                raise OptionError(f"option {PASSWORD} must be a string of 1 to {PASSWORD_MAX} characters")
+            options[name] = value
+            continue
         kind = OPTIONS.get(name)
         if kind is None:
-            known = sorted([*OPTIONS, MODEL])
+            known = sorted([*OPTIONS, MODEL, PASSWORD])
             raise OptionError(f"unknown option {name!r}; the options are " + ", ".join(known))
         try:
             options[name] = kind.check(value)

@@ -159,6 +159,27 @@ SETTINGS: tuple[Setting, ...] = (
         "default of the `min_confidence` option: lines read with less confidence are left out",
     ),
     S("pdf_dpi", kinds.Integer(36, 1200), 200, "resolution PDF pages are rendered at"),
+    # Issue 12: a born-digital page's own text is exact, and reading it takes no OCR.
+    S(
+        "force_ocr",
+        kinds.BOOLEAN,
+        False,
+        "default of the `force_ocr` option: read PDF pages that already have text of their own too (by default their lines come from that text and they are not OCRed)",
+    ),
+    S(
+        "pdfa",
+        kinds.BOOLEAN,
+        False,
+        "searchable PDFs (`format=pdf`, `outbox/<name>.pdf`) as PDF/A-2b, made with Ghostscript",
+        read_by=(WEB, WORKER),
+    ),
+    S(
+        "outbox_pdf",
+        kinds.BOOLEAN,
+        True,
+        "the drop folder also writes `outbox/<name>.pdf`, the searchable PDF, beside the `.json` and `.txt`",
+        read_by=(WORKER,),
+    ),
     S("max_pages", kinds.Integer(1, 100000), 100, "longest document accepted"),
     S("max_upload_mb", kinds.Number(0.001, 4096), 20.0, "largest upload", read_by=(WEB,)),
     # Refused before decoding: a small file can claim a huge canvas (decompression bomb).
@@ -362,6 +383,7 @@ class Settings:
             "angle_cls": self.angle_cls,
             "det_limit_side": self.det_limit_side,
             "min_confidence": self.min_confidence,
+            "force_ocr": self.force_ocr,
             "model": self.models,
         }
 

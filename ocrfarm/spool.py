@@ -12,7 +12,7 @@ rules are written up for operators in spool/README.md. In short:
     heartbeats/<worker>   one file per worker, touched on every loop turn
     metrics/              prometheus_client's per-process counter files
     inbox/                the drop folder: people and tools put files here (any depth)
-    outbox/<rel>.json     results of dropped files, mirroring their path in the inbox (and .txt)
+    outbox/<rel>.json     results of dropped files, mirroring their path in the inbox (and .txt, .pdf)
     done/, failed/        dropped originals after their job; failed ones with <name>.error.json
 
 A job's life, and the call that makes each move:
@@ -523,8 +523,9 @@ class Spool:
 
     # ---- the drop folder's output ----------------------------------------------------------------
 
-    def _deliver(self, job: Job, record: dict) -> dict:
-        """Write a dropped file's result to outbox/ (done) or its reason to failed/ (failed)."""
+    def _deliver(self, job: Job, record: dict, attachments: dict[str, bytes]) -> dict:
+        """Write a dropped file's result to outbox/ (done) or its reason to failed/ (failed), with
+        its attachments (by suffix) beside the result."""
         rel = PurePosixPath(job.filename)
         staged = self.tmp / temp_name(f"{job.id}.deliver")
         try:
@@ -541,10 +542,15 @@ class Spool:
                 )
                 text_path = json_path.with_suffix(".txt")
                 write_renamed(text_path, (record.get("text", "") + "\n").encode(), self.tmp)
-                # One directory fsync makes both names durable, before the result is written (a
+                delivered = {"json": self._rel(json_path), "txt": self._rel(text_path)}
+                for suffix, data in attachments.items():
+                    path = json_path.with_suffix(f".{suffix}")
+                    write_renamed(path, data, self.tmp)
+                    delivered[suffix] = self._rel(path)
+                # One directory fsync makes all the names durable, before the result is written (a
                 # crash before it re-runs the job, which finds and reuses the names as before).
                 fsync_dir(folder)
-                return {"json": self._rel(json_path), "txt": self._rel(text_path)}
+                return delivered
             folder = _inside(self.failed, rel.parent)
             error_path = _link_unique(
                 staged,
@@ -665,9 +671,12 @@ class Claim:
         except OSError as exc:
             log.warning("job %s: could not note its progress: %s", self.job.id, exc)
 
-    def finish(self, result: dict) -> dict:
-        """Write the result and retire the job.  # RUNNING -> DONE"""
-        return self._close(State.DONE, result)
+    def finish(self, result: dict, attachments: dict[str, bytes] | None = None) -> dict:
+        """Write the result and retire the job.  # RUNNING -> DONE
+
+        `attachments`: more files a dropped file's result comes with, by suffix ({"pdf": ...}
+        becomes outbox/<name>.pdf beside <name>.json)."""
+        return self._close(State.DONE, result, attachments)
 
     def fail(self, code: str, message: str) -> dict:
         """The job cannot succeed (a bad input): fail it now, without retries.  # RUNNING -> FAILED"""
@@ -691,7 +700,7 @@ class Claim:
         self._close(State.FAILED, {"error": {"code": code, "message": message}})
         return None
 
-    def _close(self, state: State, body: dict) -> dict:
+    def _close(self, state: State, body: dict, attachments: dict[str, bytes] | None = None) -> dict:
         job = self.job
         if self.running:
             self.history[-1].update(outcome=state.value, reason=None, ended=time.time())
@@ -714,7 +723,7 @@ class Claim:
             # and the second run finds the first one's files and keeps their names. People see the
             # original in done/ or failed/ no later than its result.
             self.spool._archive_original(job, record)
-            record["delivered"] = self.spool._deliver(job, record)
+            record["delivered"] = self.spool._deliver(job, record, attachments or {})
         write_atomically(self.spool.results / f"{job.id}.json", _dump(record), self.spool.tmp)
         self._retire(record, archived=True)
         if self.spool.on_close is not None:

@@ -12,7 +12,7 @@ import hmac
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
-from ocrfarm import documents, metrics, options
+from ocrfarm import documents, hocr, metrics, options, searchable
 from ocrfarm.durable import no_room
 from ocrfarm.exceptions import ImageError
 from ocrfarm.spool import SOURCE_HTTP, Job, State, valid_job_id
@@ -22,7 +22,7 @@ from server.errors import ApiError, from_image_error
 
 bp = Blueprint("api", __name__)
 
-FORMATS = ("json", "text", "annotated")
+FORMATS = ("json", "text", "annotated", "pdf", "hocr")
 # Request fields that are not OCR options.
 NOT_OPTIONS = {"file", "format", "page"}
 # Open without a token: health checks, the API description, and the page (which asks for the token).
@@ -93,8 +93,8 @@ def cancel_job(job_id: str):
 @bp.get("/v1/jobs/<job_id>/pages/<int:number>")
 def page_image(job_id: str, number: int):
     """Page `number` (from 1) of the job's document as PNG, at the size its boxes refer to."""
-    _known(job_id)
-    page = _page(job_id, number)
+    record = _known(job_id)
+    page = _page(job_id, number, _password(record))
     return Response(annotate.encode(page, "png"), mimetype="image/png")
 
 
@@ -175,7 +175,7 @@ def picture_with_boxes():
     record = farm().waiter.wait(job.id, farm().settings.wait_timeout)
     if record is None or record["status"] != State.DONE:
         return _answer(job.id, record, "json")
-    picture = annotate.annotate(_page(job.id, 1), record["pages"][0]["lines"])
+    picture = annotate.annotate(_page(job.id, 1, None), record["pages"][0]["lines"])
     return Response(base64.b64encode(annotate.encode(picture, "jpeg")), mimetype="text/plain")
 
 
@@ -254,7 +254,7 @@ def _submit(data: bytes, filename: str, job_options: dict) -> Job:
             413, "too_large", f"the file is {len(data)} bytes; the limit is {settings.max_upload_bytes}"
         )
     try:
-        documents.inspect(data, settings.limits)
+        documents.inspect(data, settings.limits, job_options.get("password"))
     except ImageError as exc:
         raise from_image_error(exc) from None
     try:
@@ -282,12 +282,22 @@ def _known(job_id: str) -> dict:
     return record
 
 
-def _page(job_id: str, number: int):
+def _document(job_id: str) -> bytes:
     path = farm().spool.input_path(job_id)
     if path is None:
         raise ApiError(404, "not_found", "the job's document is no longer kept")
+    return path.read_bytes()
+
+
+def _password(record: dict) -> str | None:
+    password = record.get("options", {}).get("password")
+    return password if isinstance(password, str) else None
+
+
+def _page(job_id: str, number: int, password: str | None):
+    data = _document(job_id)
     try:
-        return documents.page_image(path.read_bytes(), farm().settings.limits, number)
+        return documents.page_image(data, farm().settings.limits, number, password)
     except IndexError:
         raise ApiError(404, "not_found", f"the document has no page {number}") from None
     except ImageError as exc:
@@ -315,19 +325,50 @@ def _answer(job_id: str, record: dict | None, fmt: str):
                 400, "bad_option", f"page must be from 1 to {len(record['pages'])}, got {number!r}"
             )
         page = record["pages"][int(number) - 1]
-        picture = annotate.annotate(_page(job_id, int(number)), page["lines"])
+        picture = annotate.annotate(_page(job_id, int(number), _password(record)), page["lines"])
         kind = (
             "jpeg"
             if request.accept_mimetypes.best_match(["image/png", "image/jpeg"]) == "image/jpeg"
             else "png"
         )
         return Response(annotate.encode(picture, kind), mimetype=f"image/{kind}")
+    if fmt == "hocr":
+        return Response(hocr.document(record), mimetype="text/vnd.hocr+html")
+    if fmt == "pdf":
+        return _searchable_pdf(job_id, record)
     return jsonify(_view(record))
+
+
+def _searchable_pdf(job_id: str, record: dict):
+    """The job's document with its text laid invisibly over it, assembled now by OCRmyPDF from the
+    job's result (no OCR is run here: the job's lines are the text)."""
+    data = _document(job_id)
+    settings = farm().settings
+    try:
+        pdf = searchable.make_pdf(data, record, settings.limits, pdfa=settings.pdfa)
+    except ImageError as exc:
+        raise from_image_error(exc) from None
+    except searchable.PdfError as exc:
+        raise ApiError(422, "pdf_failed", str(exc), {"id": job_id}) from None
+    stem = (record.get("filename") or job_id).rsplit("/", 1)[-1].rsplit(".", 1)[0] or job_id
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{_ascii_name(stem)}.pdf"'},
+    )
+
+
+def _ascii_name(stem: str) -> str:
+    # A header carries Latin-1 only; anything else (and quotes) becomes "_".
+    return "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in stem)
 
 
 def _view(record: dict) -> dict:
     view = {key: value for key, value in record.items() if key != "delivered"}
     view["url"] = url_for("api.get_job", job_id=record["id"])
+    if "password" in view.get("options", {}):
+        # Said to have been given, never shown back.
+        view["options"] = {**view["options"], "password": True}
     return view
 
 

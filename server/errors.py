@@ -14,6 +14,7 @@ IMAGE_ERROR_STATUS = {
     "too_many_pixels": 413,
     "too_many_pages": 413,
     "encrypted_pdf": 422,
+    "wrong_password": 422,
     "undecodable": 422,
 }
 

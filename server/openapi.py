@@ -51,6 +51,12 @@ def options_fields(model_sets: tuple[str, ...]) -> dict:
         "enum": list(model_sets),
         "description": f"the model set that reads the document (default {model_sets[0]})",
     }
+    fields[options.PASSWORD] = {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": options.PASSWORD_MAX,
+        "description": "the password of a password-protected PDF (never shown back)",
+    }
     return fields
 
 
@@ -80,9 +86,12 @@ JOB = {
                     "height": {"type": "integer"},
                     "lines": {"type": "array", "items": LINE},
                     "text": {"type": "string"},
+                    "source": {"type": "string", "enum": ["ocr", "text_layer"]},
                 },
             },
         },
+        # The pages whose lines came from the PDF's own text, not from OCR.
+        "text_layer_pages": {"type": "array", "items": {"type": "integer"}},
         "image": {
             "type": "object",
             "properties": {"width": {"type": "integer"}, "height": {"type": "integer"}},
@@ -96,6 +105,8 @@ JOB = {
                 "angle_cls": {"type": "boolean"},
                 "det_limit_side": {"type": "integer"},
                 "min_confidence": {"type": "number"},
+                "force_ocr": {"type": "boolean"},
+                "password": {"type": "boolean"},
                 "model": {"type": "string"},
             },
         },
@@ -189,6 +200,8 @@ RESULT = {
             "text/plain": {"schema": {"type": "string"}},
             "image/png": {"schema": {"type": "string", "format": "binary"}},
             "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+            "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+            "text/vnd.hocr+html": {"schema": {"type": "string"}},
         },
     }
 }
@@ -196,9 +209,9 @@ FORMAT = {
     "name": "format",
     "in": "query",
     "required": False,
-    "schema": {"type": "string", "enum": ["json", "text", "annotated"]},
-    "description": "json (default), text, or annotated (the page with its boxes drawn; PNG, or JPEG "
-    "when the Accept header prefers it)",
+    "schema": {"type": "string", "enum": ["json", "text", "annotated", "pdf", "hocr"]},
+    "description": "json (default), text, annotated (the page with its boxes drawn; PNG, or JPEG "
+    "when the Accept header prefers it), pdf (the document as a searchable PDF) or hocr",
 }
 PAGE = {
     "name": "page",

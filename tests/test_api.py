@@ -246,6 +246,7 @@ def test_a_request_picks_a_loaded_model_set_and_the_answer_names_it(two_set_farm
         "angle_cls": True,
         "det_limit_side": 960,
         "min_confidence": 0.5,
+        "force_ocr": False,
         "model": "ppocrv6",
     }
     as_json = farm.client.post(

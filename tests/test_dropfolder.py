@@ -200,7 +200,8 @@ def test_redelivery_after_a_crash_keeps_one_result_under_one_name(farm, monkeypa
     failures = fail_first_result_write(monkeypatch, spool, OSError(errno.EIO, "I/O error"))
     run_workers(spool, settings)
     assert failures
-    assert sorted(p.name for p in spool.outbox.iterdir()) == ["scan.json", "scan.txt"]
+    # The searchable PDF too is there once, under the name of its result.
+    assert sorted(p.name for p in spool.outbox.iterdir()) == ["scan.json", "scan.pdf", "scan.txt"]
     assert len(json.loads((spool.outbox / "scan.json").read_text())["attempts"]) == 2
     assert [p.name for p in spool.done.iterdir()] == ["scan.png"], "archived once"
     assert list(spool.tmp.iterdir()) == [], "no staging file left behind"
@@ -253,3 +254,29 @@ def test_two_intakes_on_one_inbox_queue_each_file_once(farm):
     finally:
         second.watch.close()
         second.stopping.close()
+
+
+def test_the_outbox_gets_a_searchable_pdf_beside_the_json_unless_turned_off(farm, tmp_path):
+    import pypdfium2
+
+    settings, spool, intake, clock = farm
+    drop(spool, "letters/scan.png", render_text())
+    assert settle(intake, clock) == 1
+    run_workers(spool, settings)
+    result = json.loads((spool.outbox / "letters" / "scan.json").read_text())
+    assert result["delivered"]["pdf"] == "outbox/letters/scan.pdf"
+    document = pypdfium2.PdfDocument((spool.outbox / "letters" / "scan.pdf").read_bytes())
+    # The fake engine reads one line naming the image's size: that is the PDF's text.
+    assert document[0].get_textpage().get_text_range().split() == [result["text"]]
+
+    off = Settings.from_env({}, spool=tmp_path / "off", engine="fake", quiet_period=2, outbox_pdf=False)
+    spool_off = Spool.from_settings(off)
+    intake_off = Intake(spool_off, off, clock=clock)
+    try:
+        drop(spool_off, "scan.png", render_text())
+        assert settle(intake_off, clock) == 1
+        run_workers(spool_off, off)
+    finally:
+        intake_off.watch.close()
+        intake_off.stopping.close()
+    assert sorted(p.name for p in spool_off.outbox.iterdir()) == ["scan.json", "scan.txt"]

@@ -20,11 +20,11 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 import numpy as np
 
-from ocrfarm import documents
+from ocrfarm import documents, searchable
 from ocrfarm.durable import no_room
 from ocrfarm.exceptions import ImageError
 from ocrfarm.settings import Settings
-from ocrfarm.spool import Claim, Spool
+from ocrfarm.spool import SOURCE_INBOX, Claim, Spool
 from workers.engine import Engine, Line
 from workers.stopping import StopFlag
 
@@ -178,22 +178,33 @@ class Worker:
             )
         try:
             data = job.read_input()
-            info = documents.inspect(data, self.settings.limits)
+            limits, password = self.settings.limits, options.get("password")
+            info = documents.inspect(data, limits, password)
+            # Pages that already have text keep it (issue 12): their lines are read from the PDF.
+            layers = (
+                documents.text_layers(data, limits, password)
+                if info.format == "PDF" and not options["force_ocr"]
+                else [None] * info.pages
+            )
             total = info.pages
             if total > 1:
                 claim.progress(0, total)
             pages, ocr_s = [], 0.0
-            for number, image in enumerate(documents.pages(data, self.settings.limits, info), start=1):
-                ocr_started = time.monotonic()
-                lines = engine_thread.recognize(
-                    image,
-                    self.settings.job_timeout,
-                    on_wait=self.beat,
-                    angle_cls=options["angle_cls"],
-                    det_limit_side=options["det_limit_side"],
-                )
-                ocr_s += time.monotonic() - ocr_started
-                kept = [line.to_json() for line in lines if line.confidence >= options["min_confidence"]]
+            for number, image in enumerate(documents.pages(data, limits, info, password), start=1):
+                kept = layers[number - 1]
+                source = "text_layer"
+                if kept is None:
+                    source = "ocr"
+                    ocr_started = time.monotonic()
+                    lines = engine_thread.recognize(
+                        image,
+                        self.settings.job_timeout,
+                        on_wait=self.beat,
+                        angle_cls=options["angle_cls"],
+                        det_limit_side=options["det_limit_side"],
+                    )
+                    ocr_s += time.monotonic() - ocr_started
+                    kept = [line.to_json() for line in lines if line.confidence >= options["min_confidence"]]
                 height, width = image.shape[:2]
                 pages.append(
                     {
@@ -202,6 +213,7 @@ class Worker:
                         "height": height,
                         "lines": kept,
                         "text": "\n".join(line["text"] for line in kept),
+                        "source": source,
                     }
                 )
                 if total > 1:
@@ -213,6 +225,7 @@ class Worker:
                 "lines": [{**line, "page": page["page"]} for page in pages for line in page["lines"]],
                 "text": "\n\n".join(page["text"] for page in pages),
                 "image": {"width": pages[0]["width"], "height": pages[0]["height"]},
+                "text_layer_pages": [page["page"] for page in pages if page["source"] == "text_layer"],
                 "options": options,
                 "timings": {
                     "queued_s": round(claim.started - job.submitted, 4),
@@ -221,6 +234,7 @@ class Worker:
                 },
                 "worker": self.name,
             }
+            attachments = self.attachments(job, data, result)
         except ImageError as exc:
             return self.refuse(claim, exc.code, exc.message)
         except EngineStuck as exc:
@@ -236,7 +250,7 @@ class Worker:
             )
             claim.retry(f"{type(exc).__name__}: {exc}")
             return True
-        if not self.write_out(claim, lambda: claim.finish(result)):
+        if not self.write_out(claim, lambda: claim.finish(result, attachments)):
             return True
         self.jobs_done += 1
         log.info(
@@ -253,6 +267,22 @@ class Worker:
             claim.attempt,
         )
         return True
+
+    def attachments(self, job, data: bytes, result: dict) -> dict[str, bytes]:
+        """What the drop folder delivers beside the result: the searchable PDF (outbox/<name>.pdf),
+        assembled by OCRmyPDF from this result, so no page is read twice. A PDF that cannot be made
+        does not cost the result: the result says why and the .json and .txt are delivered."""
+        if job.source != SOURCE_INBOX or not self.settings.outbox_pdf:
+            return {}
+        started = time.monotonic()
+        try:
+            pdf = searchable.make_pdf(data, result, self.settings.limits, pdfa=self.settings.pdfa)
+        except (searchable.PdfError, ImageError) as exc:
+            log.warning("job %s: no searchable PDF: %s", job.id, exc)
+            result.setdefault("warnings", []).append(f"no searchable PDF: {exc}")
+            return {}
+        result["timings"]["pdf_s"] = round(time.monotonic() - started, 4)
+        return {"pdf": pdf}
 
     def refuse(self, claim: Claim, code: str, message: str) -> bool:
         """Fail the job at once with its reason: no attempt would fare better."""
