@@ -25,7 +25,7 @@ TOKEN_VARIABLE = "OCRFARM_API_TOKEN"
 DESCRIPTION = """\
 Recognise the text in images and PDFs with an ocrfarm: give it files and folders, and for each file
 it writes what the farm read as <name>.json (every line with its confidence and box, page by page,
-and the text) and <name>.txt (the text alone).
+and the text) and <name>.txt (the text alone); with --pdf also <name>.pdf, the searchable PDF.
 
 Files are sent over HTTP to the farm at --url, or with --spool dropped straight into the drop folder
 of a spool on this machine. In folders, files ending in .jpg .jpeg .png .bmp .tif .tiff .webp .gif or
@@ -59,6 +59,7 @@ examples:
   scripts/ocr invoices/ --out results/ -j 8     # a whole tree, 8 files at a time
   scripts/ocr --url http://ocr.lan:8080 a.pdf   # another machine's farm
   scripts/ocr --model ppocrv6 scan.jpg          # one of the farm's other model sets
+  scripts/ocr --pdf scans/                      # and a searchable PDF of each (scans/a.pdf)
   scripts/ocr --spool /srv/ocrfarm/spool inbox-batch/
 """
 
@@ -104,6 +105,12 @@ def parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="the farm's model set to read with, one of those it has loaded (GET /readyz lists them, "
         "the first is its default); not with --spool, whose files are read with the default",
+    )
+    p.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also write <name>.pdf: the document as a searchable PDF, its pages as they were with the "
+        "text laid invisibly where it was read (<name>.ocr.pdf when <name>.pdf is the file sent)",
     )
     p.add_argument(
         "-o",
@@ -229,6 +236,15 @@ def _run(farm, items: list[Item], missing, args, bar, stop: threading.Event, say
             write_result(item, record)
         except OSError as exc:
             return Outcome(item, record, error=f"read, but the result could not be written: {exc}")
+        if args.pdf:
+            try:
+                _write_whole(item.pdf_out, farm.pdf(item, record))
+            except Failed as exc:
+                return Outcome(item, record, error=f"read, but no searchable PDF: {exc}")
+            except Stopped:
+                return Outcome(item, record, error="read; the PDF was not finished: the run was interrupted")
+            except OSError as exc:
+                return Outcome(item, record, error=f"read, but the PDF could not be written: {exc}")
         return Outcome(item, record)
 
     outcomes: list[Outcome] = []
@@ -310,10 +326,13 @@ def write_result(item: Item, record: dict) -> None:
     _write_whole(item.txt_out, (record.get("text") or "") + "\n")
 
 
-def _write_whole(path: Path, text: str) -> None:
+def _write_whole(path: Path, content: str | bytes) -> None:
     temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
-        temp.write_text(text, encoding="utf-8")
+        if isinstance(content, bytes):
+            temp.write_bytes(content)
+        else:
+            temp.write_text(content, encoding="utf-8")
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)

@@ -30,6 +30,8 @@ from client.inputs import Item
 
 POLL_FIRST = 0.1
 POLL_MAX = 1.0
+# How long a delivered result's searchable PDF is waited for once its .json is there.
+PDF_WAIT = 10.0
 
 
 class NotASpool(Exception):
@@ -78,6 +80,26 @@ class DropFolder:
             if self.stop.wait(delay):
                 raise Stopped()
             delay = min(POLL_MAX, delay * 1.5)
+
+    def pdf(self, item: Item, record: dict) -> bytes:
+        """The searchable PDF the farm delivered beside the record (outbox/<name>.pdf). It is
+        written a moment after the .json is named, so it is waited for a little."""
+        rel = PurePosixPath(record.get("filename") or item.rel.as_posix())
+        deadline = time.monotonic() + PDF_WAIT
+        while True:
+            for path, record_id, _ in self._records(rel.parent, rel.stem):
+                if record_id == record.get("id") and path.suffix == ".json":
+                    try:
+                        return path.with_suffix(".pdf").read_bytes()
+                    except FileNotFoundError:
+                        pass
+            if time.monotonic() > deadline:
+                raise Failed(
+                    "the farm delivered no searchable PDF for it (is OCRFARM_OUTBOX_PDF off, or does "
+                    "the result say why under 'warnings'?)"
+                )
+            if self.stop.wait(0.2):
+                raise Stopped()
 
     def _drop(self, item: Item, rel: PurePosixPath) -> PurePosixPath:
         folder = self.spool.inbox.joinpath(*rel.parent.parts)

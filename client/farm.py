@@ -152,6 +152,31 @@ class HttpFarm:
             else:
                 self._refuse(response, body)
 
+    def pdf(self, item: Item, record: dict) -> bytes:
+        """The done job's document as a searchable PDF (GET its URL with format=pdf); the farm
+        assembles it from the result, so nothing is read again."""
+        url = urljoin(self.url, (record.get("url") or f"v1/jobs/{record['id']}").lstrip("/")) + "?format=pdf"
+        tries = 0
+        while True:
+            try:
+                response = self.session.get(
+                    url,
+                    headers={**self.headers, "Accept": "application/pdf"},
+                    timeout=(CONNECT_TIMEOUT, UPLOAD_TIMEOUT),
+                )
+            except requests.RequestException as exc:
+                tries = self._no_answer(item, tries, None, _short(exc))
+                continue
+            if response.status_code == 200 and response.content.startswith(b"%PDF-"):
+                return response.content
+            body = _json(response)
+            if response.status_code in (500, 502, 503, 504):
+                tries = self._no_answer(item, tries, None, _reason(response, body))
+                continue
+            if response.status_code == 401:
+                self._refuse(response, body)
+            raise Failed(_reason(response, body))
+
     def _no_answer(self, item: Item, tries: int, deadline: float | None, why: str) -> int:
         tries += 1
         if tries > self.retries:

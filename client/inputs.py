@@ -30,6 +30,15 @@ class Item:
     txt_out: Path
 
     @property
+    def pdf_out(self) -> Path:
+        """Where --pdf writes the searchable PDF: beside the .json, as <name>.pdf, or <name>.ocr.pdf
+        when that would be the very file sent (a PDF's results written next to it)."""
+        path = self.json_out.with_suffix(".pdf")
+        if path.resolve() == self.source.resolve():
+            path = self.json_out.with_suffix(".ocr.pdf")
+        return path
+
+    @property
     def label(self) -> str:
         """How the file is named in messages: the path as given on the command line."""
         return str(self.source)

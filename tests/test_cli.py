@@ -298,3 +298,23 @@ def test_model_is_refused_with_spool_mode(tmp_path):
     )
     assert result.returncode == 2
     assert "--model needs HTTP" in result.stderr
+
+
+def test_pdf_writes_a_searchable_pdf_beside_each_result_over_http_and_through_the_spool(farm, tmp_path):
+    import pypdfium2
+
+    def words(path: Path) -> list[str]:
+        return pypdfium2.PdfDocument(path.read_bytes())[0].get_textpage().get_text_range().split()
+
+    write(tmp_path / "scans" / "invoice.png", render_text())
+    write(tmp_path / "scans" / "report.pdf", pdf_of(render_text(["Hello world"])))
+    result = ocr("--pdf", "--url", farm.url, "scans", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert_reads([" ".join(words(tmp_path / "scans" / "invoice.pdf"))], [" ".join(SAMPLE_LINES)])
+    # report.pdf is the file sent: its searchable copy takes another name and the original stays.
+    assert_reads([" ".join(words(tmp_path / "scans" / "report.ocr.pdf"))], ["Hello world"])
+    assert words(tmp_path / "scans" / "report.pdf") == [], "the original is left as it was"
+
+    spooled = ocr("--pdf", "--spool", farm.spool, "scans/invoice.png", "--out", "out", cwd=tmp_path)
+    assert spooled.returncode == 0, spooled.stderr
+    assert_reads([" ".join(words(tmp_path / "out" / "invoice.pdf"))], [" ".join(SAMPLE_LINES)])

@@ -566,6 +566,41 @@
       $("download-json").setAttribute("download", `${stem(job.name)}.json`);
     },
 
+    /** The document with its text laid invisibly over it, made by the farm from this result; fetched
+     * with the token (a plain link would not carry it) and handed to the browser as a download. */
+    async downloadPdf() {
+      const job = this.job;
+      const button = $("download-pdf");
+      button.disabled = true;
+      button.textContent = "Making the PDF…";
+      let label = "Download searchable PDF";
+      try {
+        const response = await fetch(`${job.record.url}?format=pdf`, { headers: auth.headers(), cache: "no-store" });
+        if (response.ok) {
+          const url = URL.createObjectURL(await response.blob());
+          const link = el("a", { href: url, download: `${stem(job.name)}.pdf`, class: "offscreen" });
+          document.body.append(link);
+          link.click();
+          link.remove();
+          setTimeout(() => URL.revokeObjectURL(url), 60_000);
+        } else {
+          let reason = `the farm answered ${response.status}`;
+          try {
+            reason = (await response.json()).error.message;
+          } catch {
+            // not the farm's JSON error: the status says it
+          }
+          label = "PDF failed";
+          button.title = reason;
+        }
+      } catch {
+        label = "PDF failed";
+        button.title = "the farm could not be reached";
+      }
+      button.disabled = false;
+      button.textContent = label;
+    },
+
     async copy() {
       const text = this.text();
       const button = $("copy-text");
@@ -763,6 +798,7 @@
     });
 
     $("copy-text").addEventListener("click", () => viewer.copy());
+    $("download-pdf").addEventListener("click", () => viewer.downloadPdf());
     $("page-prev").addEventListener("click", () => viewer.turn(-1));
     $("page-next").addEventListener("click", () => viewer.turn(1));
     document.addEventListener("keydown", (event) => {
