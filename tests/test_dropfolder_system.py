@@ -54,7 +54,12 @@ def check_exactly_once(spool: Path, expected: dict[str, str]) -> None:
 
 @pytest.fixture(scope="module")
 def farm(tmp_path_factory):
-    with FarmProcess(tmp_path_factory.mktemp("dropfarm"), workers=2, quiet_period=2, decode_grace=4) as farm:
+    # No searchable PDFs here: these tests count results under load, and a PDF per file would
+    # double their run time. The PDFs are tested in test_searchable_system.py and test_dropfolder.py;
+    # the restart test below runs with them on.
+    with FarmProcess(
+        tmp_path_factory.mktemp("dropfarm"), workers=2, quiet_period=2, decode_grace=4, outbox_pdf="false"
+    ) as farm:
         yield farm
 
 

@@ -513,3 +513,54 @@ def test_the_model_set_picked_on_the_page_reads_the_file_and_the_result_says_so(
         expect(one.page.locator("#model")).to_have_count(0)
     finally:
         one.close()
+
+
+def test_the_searchable_pdf_is_downloaded_from_the_page_and_renders_in_chromium(tab, tmp_path):
+    import numpy as np
+
+    from tests.documents_drawn import pdf_text
+
+    page = tab.page
+    tab.add_files(("invoice.png", "image/png", render_text()))
+    tab.wait_until("invoice.png", "done")
+    tab.card("invoice.png").click()
+    with page.expect_download(timeout=RESULT_TIMEOUT_MS) as download:
+        page.click("#download-pdf")
+    assert download.value.suggested_filename == "invoice.pdf"
+    pdf = Path(download.value.path()).read_bytes()
+    assert pdf.startswith(b"%PDF-")
+    assert_reads([" ".join(pdf_text(pdf, tmp_path)[0].split())], [" ".join(SAMPLE_LINES)])
+    expect(page.locator("#download-pdf")).to_have_text("Download searchable PDF")
+    assert tab.errors == [] and tab.dialogs == []
+
+    # The same PDF opened in Chromium's own viewer (pdfium): it loads with its one page, and the
+    # page is drawn (dark text on white where the scan's lines are).
+    viewer = tab.context.new_page()
+    try:
+        viewer.route(
+            "http://pdf.invalid/invoice.pdf",
+            lambda route: route.fulfill(body=pdf, content_type="application/pdf"),
+        )
+        viewer.goto("http://pdf.invalid/invoice.pdf")
+        frame = None
+        for _ in range(100):
+            frame = next((f for f in viewer.frames if f.url.startswith("chrome-extension://")), None)
+            if frame is not None:
+                break
+            viewer.wait_for_timeout(100)
+        assert frame is not None, "Chromium's PDF viewer did not open the file"
+        selector = frame.locator("viewer-page-selector").first
+        selector.wait_for(timeout=30_000)
+        expect(selector).to_have_js_property("docLength", 1)
+        OUTPUT.mkdir(exist_ok=True)
+        shot = OUTPUT / "searchable-pdf-in-chromium.png"
+        viewer.wait_for_timeout(500)  # let the viewer paint the page it has loaded
+        viewer.screenshot(path=str(shot))
+        pixels = np.asarray(Image.open(shot).convert("L"))
+        # The viewer is dark grey around a white page: inside the white page's bounds, the text.
+        rows, cols = np.nonzero(pixels > 240)
+        assert rows.size > 0.02 * pixels.size, "a white page is shown"
+        sheet = pixels[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+        assert (sheet < 100).sum() > 300, "with the scan's dark text on it"
+    finally:
+        viewer.close()
