@@ -24,6 +24,11 @@ log = logging.getLogger(__name__)
 PLUGIN = "ocrfarm.ocrmypdf_plugin"
 # img2pdf's own assumption for an image that does not say its resolution.
 DEFAULT_IMAGE_DPI = 96
+# PDF/A (OCRFARM_PDFA) by OCRmyPDF's own writer (pikepdf), not Ghostscript: OCRmyPDF refuses
+# Ghostscript 10.0.0 to 10.02.0 (Debian 12 has 10.0.0) on PDFs whose pages keep their text, as
+# born-digital pages here do, because those versions corrupt them.
+PDFA_BACKEND = "internal"
+PAGE_MIN_UNITS, PAGE_MAX_UNITS = 3.0, 14400.0
 
 
 class PdfError(OcrFarmError):
@@ -58,6 +63,7 @@ def make_pdf(data: bytes, result: dict, limits: documents.Limits, *, pdfa: bool 
                 # force mode), as its lines came from OCR.
                 mode="force" if options.get("force_ocr") else "skip",
                 output_type="pdfa" if pdfa else "pdf",
+                pdfa_backend=PDFA_BACKEND,
                 # Pages as they came: no recompression, no rotation or deskew of OCRmyPDF's own.
                 optimize=0,
                 rotate_pages=False,
@@ -81,8 +87,20 @@ def image_pdf(data: bytes, limits: documents.Limits, info: documents.DocumentInf
         orientation = image.getexif().get(0x0112, 1)
         mode = image.mode
     # Screenshots and some cameras say 1 dpi or 72.0001; anything below 36 is not a resolution.
-    dpi = tuple(d if 36 <= float(d) <= 4800 else DEFAULT_IMAGE_DPI for d in dpi)
-    layout = img2pdf.get_fixed_dpi_layout_fun(tuple(float(d) for d in dpi))
+    dpi = [float(d) if 36 <= float(d) <= 4800 else DEFAULT_IMAGE_DPI for d in dpi]
+    # A PDF page is 3 to 14400 units (1/72 inch) a side: a tiny or a huge image gets the resolution
+    # that keeps its page within them (one for both sides, to keep its shape, where one will do).
+    shortest, longest = min(info.width, info.height), max(info.width, info.height)
+    low, high = longest * 72 / PAGE_MAX_UNITS, shortest * 72 / PAGE_MIN_UNITS
+    if not all(low <= d <= high for d in dpi):
+        if low <= high:
+            dpi = [min(max(dpi[0], low), high)] * 2
+        else:  # a sliver: each side on its own
+            dpi = [
+                min(max(d, n * 72 / PAGE_MAX_UNITS), n * 72 / PAGE_MIN_UNITS)
+                for d, n in zip(dpi, (info.width, info.height), strict=True)
+            ]
+    layout = img2pdf.get_fixed_dpi_layout_fun(tuple(dpi))
     if info.format in ("JPEG", "PNG") and orientation == 1 and mode in ("RGB", "L"):
         images = [data]  # embedded as it is: the PDF page shows the very pixels sent
     else:

@@ -170,7 +170,7 @@ SETTINGS: tuple[Setting, ...] = (
         "pdfa",
         kinds.BOOLEAN,
         False,
-        "searchable PDFs (`format=pdf`, `outbox/<name>.pdf`) as PDF/A-2b, made with Ghostscript",
+        "searchable PDFs (`format=pdf`, `outbox/<name>.pdf`) as PDF/A-2b (OCRmyPDF's own PDF/A writer)",
         read_by=(WEB, WORKER),
     ),
     S(

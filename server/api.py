@@ -344,12 +344,14 @@ def _searchable_pdf(job_id: str, record: dict):
     job's result (no OCR is run here: the job's lines are the text)."""
     data = _document(job_id)
     settings = farm().settings
+    job = {"id": job_id, "url": url_for("api.get_job", job_id=job_id)}
     try:
         pdf = searchable.make_pdf(data, record, settings.limits, pdfa=settings.pdfa)
     except ImageError as exc:
-        raise from_image_error(exc) from None
+        error = from_image_error(exc)
+        raise ApiError(422, error.code, error.message, job) from None
     except searchable.PdfError as exc:
-        raise ApiError(422, "pdf_failed", str(exc), {"id": job_id}) from None
+        raise ApiError(422, "pdf_failed", str(exc), job) from None
     stem = (record.get("filename") or job_id).rsplit("/", 1)[-1].rsplit(".", 1)[0] or job_id
     return Response(
         pdf,

@@ -126,6 +126,16 @@ FAILED_JOB = {
 }
 
 
+# format=pdf of a done job whose PDF could not be made: the job stands, only the PDF failed.
+PDF_NOT_MADE = {
+    "allOf": [
+        ERROR,
+        {"type": "object", "required": ["id"], "properties": {"id": JOB_ID, "url": {"type": "string"}}},
+    ]
+}
+FAILED_JOB_OR_PDF = {"anyOf": [FAILED_JOB, PDF_NOT_MADE]}
+
+
 def upload_body(model_sets: tuple[str, ...]) -> dict:
     fields = options_fields(model_sets)
     return {
@@ -173,13 +183,13 @@ def _errors(*statuses: int) -> dict:
         409: "the job cannot be cancelled: it is running or has finished",
         413: "too large: in bytes, in pixels or in pages",
         415: "not a supported type of file",
-        422: "the document was accepted and failed; the body also says which job",
+        422: "the document was accepted and failed, or (format=pdf) its searchable PDF could not be made; the body also says which job",
         503: "the queue is full; try again after Retry-After seconds",
         507: "the spool's disk is full",
     }
     out = {}
     for status in statuses:
-        response = _json(FAILED_JOB if status == 422 else ERROR, reasons[status])
+        response = _json(FAILED_JOB_OR_PDF if status == 422 else ERROR, reasons[status])
         if status == 503:
             response["headers"] = {"Retry-After": {"schema": {"type": "string"}}}
         out[str(status)] = response

@@ -246,3 +246,30 @@ def test_an_owner_password_alone_opens_without_one_and_is_still_made_searchable(
     assert info.encrypted
     pdf = searchable.make_pdf(data, result_for([drawn], scale=200 / 150), LIMITS)
     assert "restricted" in pdf_text(pdf, tmp_path)[0]
+
+
+def test_pdfa_when_asked(tmp_path):
+    import pikepdf
+
+    drawn = draw_page(["Archived statement 2026"])
+    pdf = searchable.make_pdf(encode(drawn.image), result_for([drawn]), LIMITS, pdfa=True)
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        assert document.open_metadata().pdfa_status == "2B"
+    assert pdf_text(pdf, tmp_path)[0].split() == ["Archived", "statement", "2026"]
+
+
+@pytest.mark.parametrize("size", [(1, 1), (2, 40), (30000, 3)], ids=["1x1", "2x40", "30000x3"])
+def test_images_too_small_or_too_long_for_a_pdf_page_at_their_dpi_still_become_one(size, tmp_path):
+    from PIL import Image
+
+    image = Image.new("RGB", size, "white")
+    width, height = size
+    record = {
+        "pages": [{"page": 1, "width": width, "height": height, "lines": [], "text": ""}],
+        "options": {},
+    }
+    pdf = searchable.make_pdf(encode(image), record, LIMITS)
+    page_w, page_h = pypdfium2.PdfDocument(pdf)[0].get_size()
+    assert min(page_w, page_h) >= 3 - 0.01 and max(page_w, page_h) <= 14400 + 0.01
+    if size != (30000, 3):  # a sliver no page shape can hold
+        assert page_w / page_h == pytest.approx(width / height, rel=0.01)
