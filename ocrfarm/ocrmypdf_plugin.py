@@ -159,33 +159,51 @@ def page_tree(page: dict, width: int, height: int, dpi: float, page_number: int)
     `page["height"]` image) as OCRmyPDF's tree for an image of `width` x `height`."""
     sx = width / page["width"] if page.get("width") else 1.0
     sy = height / page["height"] if page.get("height") else 1.0
-    lines = []
-    for line in _ocr_lines(page):
-        bbox = _bbox(line["box"], sx, sy, width, height)
-        if bbox is None or not line["text"].strip():
-            continue
-        lines.append(
-            OcrElement(
-                ocr_class=OcrClass.LINE,
-                bbox=bbox,
-                confidence=line.get("confidence"),
-                children=_words(line["text"], bbox, line.get("confidence")),
+    lines = _ocr_lines(page)
+    # Paragraphs from the result's blocks when it has them (each naming its lines by index, or
+    # holding them); else one paragraph of every line, as the lines come in reading order.
+    blocks = (page.get("blocks") if page.get("source") != "text_layer" else None) or [
+        {"lines": list(range(len(lines)))}
+    ]
+    paragraphs = []
+    for block in blocks:
+        members = []
+        for ref in block.get("lines", []):
+            line = (
+                ref
+                if isinstance(ref, dict)
+                else lines[ref]
+                if isinstance(ref, int) and 0 <= ref < len(lines)
+                else None
             )
-        )
-    root = OcrElement(
+            element = _line_element(line, sx, sy, width, height) if line else None
+            if element is not None:
+                members.append(element)
+        if members:
+            paragraphs.append(
+                OcrElement(
+                    ocr_class=OcrClass.PARAGRAPH, bbox=_union([m.bbox for m in members]), children=members
+                )
+            )
+    return OcrElement(
         ocr_class=OcrClass.PAGE,
         bbox=BoundingBox(0, 0, width, height),
         dpi=dpi,
         page_number=page_number,
+        children=paragraphs,
     )
-    if lines:
-        # One paragraph per page: the farm's lines are already in reading order.
-        root.children = [
-            OcrElement(
-                ocr_class=OcrClass.PARAGRAPH, bbox=_union([line.bbox for line in lines]), children=lines
-            )
-        ]
-    return root
+
+
+def _line_element(line: dict, sx: float, sy: float, width: int, height: int) -> OcrElement | None:
+    bbox = _bbox(line["box"], sx, sy, width, height)
+    if bbox is None or not line["text"].strip():
+        return None
+    return OcrElement(
+        ocr_class=OcrClass.LINE,
+        bbox=bbox,
+        confidence=line.get("confidence"),
+        children=_words(line["text"], bbox, line.get("confidence")),
+    )
 
 
 def _bbox(box, sx: float, sy: float, width: int, height: int) -> BoundingBox | None:

@@ -290,3 +290,48 @@ def test_the_model_option_in_json_must_be_a_name(two_set_farm):
 def test_a_one_set_farm_refuses_another_set(farm):
     body = assert_error(farm.post(blank_image(), model="ppocrv6"), 400, "bad_option")
     assert "this farm has loaded: ppocrv3;" in body["error"]["message"]
+
+
+def test_pdf_and_hocr_formats_and_a_password_that_is_never_shown_back(farm):
+    import pypdfium2
+
+    from tests.test_searchable import encrypted
+
+    image = render_text()
+    pdf = farm.client.post(
+        "/v1/ocr?format=pdf",
+        data={"file": (io.BytesIO(image), "bill.png")},
+        content_type="multipart/form-data",
+    )
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    assert 'filename="bill.pdf"' in pdf.headers["Content-Disposition"]
+    # The fake engine reads one line naming the image's size: the PDF's text is that line.
+    document = pypdfium2.PdfDocument(pdf.get_data())
+    assert document[0].get_textpage().get_text_range().split() == [farm.post(image).get_json()["text"]]
+
+    hocr = farm.client.post(
+        "/v1/ocr?format=hocr",
+        data={"file": (io.BytesIO(image), "bill.png")},
+        content_type="multipart/form-data",
+    )
+    assert hocr.status_code == 200 and hocr.mimetype == "text/vnd.hocr+html"
+    assert "class='ocr_page'" in hocr.get_data(as_text=True)
+
+    locked = encrypted(pdf_of_image(image), "s3cret")
+    assert (
+        "password"
+        in assert_error(farm.post(locked, filename="locked.pdf"), 422, "encrypted_pdf")["error"]["message"]
+    )
+    assert_error(farm.post(locked, filename="locked.pdf", password="nope"), 422, "wrong_password")
+    opened = farm.post(locked, filename="locked.pdf", password="s3cret")
+    assert opened.status_code == 200 and opened.get_json()["options"]["password"] is True
+    assert "s3cret" not in opened.get_data(as_text=True)
+    assert_error(farm.post(image, password=""), 400, "bad_option")
+
+
+def pdf_of_image(data: bytes) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(data)).convert("RGB").save(buffer, "PDF", resolution=100)
+    return buffer.getvalue()

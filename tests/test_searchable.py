@@ -273,3 +273,14 @@ def test_images_too_small_or_too_long_for_a_pdf_page_at_their_dpi_still_become_o
     assert min(page_w, page_h) >= 3 - 0.01 and max(page_w, page_h) <= 14400 + 0.01
     if size != (30000, 3):  # a sliver no page shape can hold
         assert page_w / page_h == pytest.approx(width / height, rel=0.01)
+
+
+def test_blocks_in_a_result_become_paragraphs_of_the_text_layer():
+    box = [[10, 10], [100, 10], [100, 30], [10, 30]]
+    lines = [
+        {"text": f"line {n}", "confidence": 0.9, "box": [[x, y + 40 * n] for x, y in box]} for n in range(3)
+    ]
+    page = {"width": 200, "height": 200, "lines": lines, "blocks": [{"lines": [0, 1]}, {"lines": [2]}]}
+    tree = page_tree(page, 200, 200, 72.0, 0)
+    assert [[line.words[1].text for line in par.lines] for par in tree.paragraphs] == [["0", "1"], ["2"]]
+    assert len(page_tree({**page, "blocks": None}, 200, 200, 72.0, 0).paragraphs) == 1
