@@ -15,7 +15,7 @@ import random
 import threading
 import time
 from collections.abc import Mapping
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
 import numpy as np
@@ -276,13 +276,26 @@ class Worker:
             return {}
         started = time.monotonic()
         try:
-            pdf = searchable.make_pdf(data, result, self.settings.limits, pdfa=self.settings.pdfa)
+            pdf = self.beating(
+                lambda: searchable.make_pdf(data, result, self.settings.limits, pdfa=self.settings.pdfa)
+            )
         except (searchable.PdfError, ImageError) as exc:
             log.warning("job %s: no searchable PDF: %s", job.id, exc)
             result.setdefault("warnings", []).append(f"no searchable PDF: {exc}")
             return {}
         result["timings"]["pdf_s"] = round(time.monotonic() - started, 4)
         return {"pdf": pdf}
+
+    def beating(self, work):
+        """work()'s answer, run on a thread of its own while this one keeps the heartbeat going (a
+        long document's PDF takes a while, and the worker must not look dead meanwhile)."""
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pdf") as pool:
+            future = pool.submit(work)
+            while True:
+                try:
+                    return future.result(timeout=HEARTBEAT_EVERY)
+                except FutureTimeout:
+                    self.beat()
 
     def refuse(self, claim: Claim, code: str, message: str) -> bool:
         """Fail the job at once with its reason: no attempt would fare better."""
