@@ -24,7 +24,9 @@ WIDTH, HEIGHT = 856, 540
 LABEL_INK = (30, 110, 170)
 INK = (20, 20, 20)
 
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余于杜叶程魏苏吕丁任沈姚卢"
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余于杜叶程魏苏吕丁任沈姚卢"
+)
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超霞平刚辉玲桂英华慧建国红梅志文斌鹏宇浩然欣怡晨阳子涵思雨佳琪"
 ETHNICITIES = ("汉", "汉", "汉", "回", "满", "壮", "苗", "蒙古", "维吾尔", "土家")
 # Place codes and the places they name (real codes, invented streets and people).
@@ -137,7 +139,9 @@ def draw_front(p: Person, rng: np.random.Generator) -> np.ndarray:
     draw.text((395, 205), "日", font=label, fill=LABEL_INK)
     draw.text((60, 270), "住 址", font=label, fill=LABEL_INK)
     for row in range(0, len(p.address), ADDRESS_LINE):
-        draw.text((160, 266 + (row // ADDRESS_LINE) * 44), p.address[row : row + ADDRESS_LINE], font=value, fill=INK)
+        draw.text(
+            (160, 266 + (row // ADDRESS_LINE) * 44), p.address[row : row + ADDRESS_LINE], font=value, fill=INK
+        )
     draw.text((60, 450), "公民身份号码", font=label, fill=LABEL_INK)
     draw.text((290, 442), p.number, font=digits, fill=INK)
     # The photograph: a grey head and shoulders in a frame.
@@ -178,7 +182,12 @@ def _on_table(card: np.ndarray, out_w: int, out_h: int, rng: np.random.Generator
     ch = cw * h / w
     cx, cy = rng.uniform(cw / 2 + 10, out_w - cw / 2 - 10), rng.uniform(ch / 2 + 10, out_h - ch / 2 - 10)
     corners = np.float32(
-        [[cx - cw / 2, cy - ch / 2], [cx + cw / 2, cy - ch / 2], [cx + cw / 2, cy + ch / 2], [cx - cw / 2, cy + ch / 2]]
+        [
+            [cx - cw / 2, cy - ch / 2],
+            [cx + cw / 2, cy - ch / 2],
+            [cx + cw / 2, cy + ch / 2],
+            [cx - cw / 2, cy + ch / 2],
+        ]
     )
     jitter = rng.uniform(-skew, skew, size=(4, 2)).astype(np.float32) * np.float32([cw, ch])
     matrix = cv2.getPerspectiveTransform(np.float32([[0, 0], [w, 0], [w, h], [0, h]]), corners + jitter)
@@ -218,5 +227,3 @@ def photograph(card: np.ndarray, kind: str, rng: np.random.Generator) -> tuple[n
 
 def encode(image: np.ndarray, fmt: str = "JPEG", quality: int = 88) -> bytes:
     return _encode(image, fmt, quality)
-
-

@@ -34,6 +34,14 @@ MODEL = "model"
 # farm has no default password). Never shown back: answers say only that one was given.
 PASSWORD = "password"
 PASSWORD_MAX = 1024
+# What the job reads: lines ("ocr", the default) or also an identity card's fields ("idcard",
+# issue 14). A choice of the request's, not the per-request form of a setting.
+KIND = "kind"
+KINDS = ("ocr", "idcard")
+IDCARD = "idcard"
+# Not a request option: set by POST /v1/idcard on its jobs, whose record and upload are deleted once
+# answered (personal data, issue 14). Kept in the job's options so that every path sees it.
+ANSWER_ONCE = "answer_once"
 
 
 def _model(value, loaded: tuple[str, ...]) -> str:
@@ -57,9 +65,14 @@ def parse(raw: Mapping[str, object], model_sets: tuple[str, ...]) -> dict:
                 raise OptionError(f"option {PASSWORD} must be a string of 1 to {PASSWORD_MAX} characters")
             options[name] = value
             continue
+        if name == KIND:
+            if not isinstance(value, str) or value.strip().lower() not in KINDS:
+                raise OptionError(f"option {KIND} must be one of {', '.join(KINDS)}; got {value!r}")
+            options[name] = value.strip().lower()
+            continue
         kind = OPTIONS.get(name)
         if kind is None:
-            known = sorted([*OPTIONS, MODEL, PASSWORD])
+            known = sorted([*OPTIONS, MODEL, PASSWORD, KIND])
             raise OptionError(f"unknown option {name!r}; the options are " + ", ".join(known))
         try:
             options[name] = kind.check(value)

@@ -192,7 +192,7 @@ class Spool:
             raise
         return self._job_from(record, self.queue / job_id)
 
-    def accept_dropped(self, path: Path) -> Job | None:
+    def accept_dropped(self, path: Path, options: dict | None = None) -> Job | None:
         """Queue a settled file from the inbox as a job.  # (inbox) -> QUEUED
 
         The file is renamed into the job folder, so at any instant it is either in the inbox or in a
@@ -210,7 +210,7 @@ class Spool:
                 "filename": rel,
                 "size": path.lstat().st_size,
                 "submitted": time.time(),
-                "options": {},
+                "options": options or {},
             }
             write_synced(building / JOB_FILE, _dump(record))
             (building / ATTEMPTS_FILE).touch()
@@ -328,6 +328,12 @@ class Spool:
             State.FAILED, {"error": {"code": "cancelled", "message": "the job was cancelled by a client"}}
         )
         return "cancelled"
+
+    def forget(self, job_id: str) -> None:
+        """Delete a finished job's record and the upload kept beside it, once its answer is given:
+        for results that are personal data and not to be kept (identity cards, issue 14)."""
+        for path in (self.results / f"{job_id}.json", self.results / f"{job_id}.input"):
+            path.unlink(missing_ok=True)
 
     def has_result(self, job_id: str) -> bool:
         return (self.results / f"{job_id}.json").exists()
@@ -678,9 +684,13 @@ class Claim:
         becomes outbox/<name>.pdf beside <name>.json)."""
         return self._close(State.DONE, result, attachments)
 
-    def fail(self, code: str, message: str) -> dict:
-        """The job cannot succeed (a bad input): fail it now, without retries.  # RUNNING -> FAILED"""
-        return self._close(State.FAILED, {"error": {"code": code, "message": message}})
+    def fail(self, code: str, message: str, options: dict | None = None) -> dict:
+        """The job cannot succeed (a bad input): fail it now, without retries.  # RUNNING -> FAILED
+        `options`, what it was read with, go into the record as a result's do."""
+        return self._close(
+            State.FAILED,
+            {"error": {"code": code, "message": message}, **({"options": options} if options else {})},
+        )
 
     def retry(self, reason: str) -> None:
         """This attempt failed but another may not: note why and let go.  # RUNNING -> QUEUED

@@ -68,6 +68,16 @@ def create_job():
     return _answer(job.id, None, "json")
 
 
+@bp.post("/v1/idcard")
+def idcard():
+    """An identity card's fields. The upload and the result are deleted as soon as they are answered
+    (personal data, issue 14); a job of kind=idcard through /v1/jobs is kept like any other."""
+    data, filename, job_options = _read_upload()
+    job = _submit(data, filename, {**job_options, "kind": options.IDCARD, options.ANSWER_ONCE: True})
+    record = farm().waiter.wait(job.id, farm().settings.wait_timeout)
+    return _answer(job.id, record, "json")
+
+
 @bp.get("/v1/jobs/<job_id>")
 def get_job(job_id: str):
     fmt = _format()
@@ -305,6 +315,16 @@ def _page(job_id: str, number: int, password: str | None):
 
 
 def _answer(job_id: str, record: dict | None, fmt: str):
+    """The response for a job: pending (202), failed (422) or its result in `fmt`. A result of POST
+    /v1/idcard is deleted once this answer is made (after a 202, when its result is first fetched)."""
+    try:
+        return _respond(job_id, record, fmt)
+    finally:
+        if record is not None and record.get("options", {}).get(options.ANSWER_ONCE):
+            farm().spool.forget(job_id)
+
+
+def _respond(job_id: str, record: dict | None, fmt: str):
     if record is None:
         pending = farm().spool.status(job_id) or {"id": job_id, "status": State.QUEUED}
         response = jsonify(_view(pending))

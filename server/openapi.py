@@ -39,6 +39,67 @@ LINE = {
 }
 
 
+BOX = LINE["properties"]["box"]
+CARD_FIELD = {
+    "type": "object",
+    "required": ["text", "confidence", "box"],
+    "properties": {
+        "text": {
+            "type": "string",
+            "description": "as read (the number: corrected when its check then holds)",
+        },
+        "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+        "box": BOX,
+        "value": {"description": "birth_date: YYYY-MM-DD; validity_period: {from, until, long_term}"},
+        "lines": {"type": "array", "items": {"type": "string"}, "description": "address: its lines"},
+    },
+}
+FRONT_FIELDS = ("name", "sex", "ethnicity", "birth_date", "address", "number")
+BACK_FIELDS = ("issuing_authority", "validity_period")
+CARD = {
+    "type": "object",
+    "required": ["page", "side", "turned", "fields", "missing", "checks", "corrections"],
+    "properties": {
+        "page": {"type": "integer", "minimum": 1},
+        "side": {"type": "string", "enum": ["front", "back"]},
+        "turned": {"type": "integer", "enum": [0, 90, 180, 270], "description": "clockwise, as photographed"},
+        "fields": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {name: CARD_FIELD for name in FRONT_FIELDS + BACK_FIELDS},
+        },
+        "missing": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "the side's fields not read",
+        },
+        "checks": {
+            "type": "object",
+            "description": "front: which checks of the number pass (null: no field to agree with)",
+            "properties": {
+                "check_character": {"type": "boolean"},
+                "birth_date_real": {"type": "boolean"},
+                "birth_date_agrees": {"type": "boolean", "nullable": True},
+                "sex_agrees": {"type": "boolean", "nullable": True},
+            },
+        },
+        "corrections": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "read", "corrected"],
+                "properties": {
+                    "field": {"type": "string"},
+                    "read": {"type": "string"},
+                    "corrected": {"type": "string"},
+                    "reason": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+
 def options_fields(model_sets: tuple[str, ...]) -> dict:
     """The per-request options, with the bounds their settings declare; `model` may name only the
     sets this farm has loaded."""
@@ -56,6 +117,11 @@ def options_fields(model_sets: tuple[str, ...]) -> dict:
         "minLength": 1,
         "maxLength": options.PASSWORD_MAX,
         "description": "the password of a password-protected PDF (never shown back)",
+    }
+    fields[options.KIND] = {
+        "type": "string",
+        "enum": list(options.KINDS),
+        "description": "ocr (default): lines; idcard: also an identity card's fields (`cards`)",
     }
     return fields
 
@@ -96,6 +162,7 @@ JOB = {
             "type": "object",
             "properties": {"width": {"type": "integer"}, "height": {"type": "integer"}},
         },
+        "cards": {"type": "array", "items": CARD, "description": "kind=idcard: the card on each page read"},
         "timings": {"type": "object", "additionalProperties": {"type": "number"}},
         # What a finished job was read with, its model set included (a plain string: a result kept
         # from before a restart may name a set this farm no longer loads).
@@ -108,6 +175,8 @@ JOB = {
                 "force_ocr": {"type": "boolean"},
                 "password": {"type": "boolean"},
                 "model": {"type": "string"},
+                "kind": {"type": "string"},
+                "answer_once": {"type": "boolean", "description": "deleted once answered (POST /v1/idcard)"},
             },
         },
         "error": ERROR["properties"]["error"],
@@ -183,7 +252,8 @@ def _errors(*statuses: int) -> dict:
         409: "the job cannot be cancelled: it is running or has finished",
         413: "too large: in bytes, in pixels or in pages",
         415: "not a supported type of file",
-        422: "the document was accepted and failed, or (format=pdf) its searchable PDF could not be made; the body also says which job",
+        422: "the document was accepted and failed, or (format=pdf) its searchable PDF could not be made "
+        "(for kind=idcard: not_an_id_card names the fields not found); the body also says which job",
         503: "the queue is full; try again after Retry-After seconds",
         507: "the spool's disk is full",
     }
@@ -251,6 +321,18 @@ def document(model_sets: tuple[str, ...] = ("ppocrv3",)) -> dict:
                     "parameters": [FORMAT, PAGE],
                     "requestBody": upload,
                     "responses": {**RESULT, **PENDING, **_errors(*UPLOAD_ERRORS)},
+                }
+            },
+            "/v1/idcard": {
+                "post": {
+                    "summary": "Read an identity card's fields, waiting for the answer; the upload and the "
+                    "result are deleted once answered",
+                    "requestBody": upload,
+                    "responses": {
+                        "200": _json(JOB, "the result, with the card's fields in `cards`"),
+                        **PENDING,
+                        **_errors(*UPLOAD_ERRORS),
+                    },
                 }
             },
             "/v1/jobs": {

@@ -11,6 +11,9 @@ like any upload. What a file must show before it is taken, from what drop folder
   that fails this while young is looked at again later; past OCRFARM_DECODE_GRACE it is queued
   anyway and the worker fails it with the reason.
 
+Files under inbox/idcard/ are read as identity cards (kind=idcard): their result has the card's
+fields, and one that is not a card fails with the fields not found.
+
 Ignored, never failed: dotfiles, temporary names (.part, .tmp, .crdownload, ...) until renamed, and
 the junk that file managers and sync tools leave. Symlinks, FIFOs, sockets and devices are reported
 once and left alone; nothing is opened through a symlink.
@@ -30,12 +33,15 @@ from pathlib import Path
 from ocrfarm import documents, logs, metrics
 from ocrfarm.durable import no_room
 from ocrfarm.exceptions import ImageError
+from ocrfarm.options import IDCARD
 from ocrfarm.settings import INTAKE, Settings, describe, load_or_exit
 from ocrfarm.spool import Spool
 from workers.stopping import StopFlag
 
 log = logging.getLogger("workers.intake")
 
+# Files dropped under this subfolder are read as identity cards: their outbox JSON has the fields.
+IDCARD_FOLDER = "idcard"
 JUNK = {"thumbs.db", "desktop.ini", "@eadir", "__macosx"}
 TEMP_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".crdownload", ".download", ".filepart", ".swp")
 # Where a complete file of each format ends; a file cut short lacks it.
@@ -176,7 +182,7 @@ class Intake:
             log.debug("intake: %s not ready yet (%s)", path, problem)
             return 0
         try:
-            job = self.spool.accept_dropped(path)
+            job = self.spool.accept_dropped(path, self.options_for(path))
         except OSError as exc:
             if not no_room(exc):
                 raise
@@ -203,6 +209,11 @@ class Intake:
             f" (queued as is: {problem})" if problem else "",
         )
         return 1
+
+    def options_for(self, path: Path) -> dict:
+        """What a dropped file's job reads: files under inbox/idcard/ are identity cards (issue 14)."""
+        parts = path.relative_to(self.spool.inbox).parts
+        return {"kind": IDCARD} if len(parts) > 1 and parts[0] == IDCARD_FOLDER else {}
 
     def incomplete(self, path: Path) -> str | None:
         """Why the file does not look like a whole image yet; None if it does."""

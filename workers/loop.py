@@ -23,6 +23,9 @@ import numpy as np
 from ocrfarm import documents, searchable
 from ocrfarm.durable import no_room
 from ocrfarm.exceptions import ImageError
+from ocrfarm.idcard.fields import NotAnIdCard
+from ocrfarm.idcard.reading import card_in, read_card
+from ocrfarm.options import IDCARD, KIND
 from ocrfarm.settings import Settings
 from ocrfarm.spool import SOURCE_INBOX, Claim, Spool
 from workers.engine import Engine, Line
@@ -189,22 +192,38 @@ class Worker:
             total = info.pages
             if total > 1:
                 claim.progress(0, total)
-            pages, ocr_s = [], 0.0
+            pages, ocr_s, cards, not_cards = [], 0.0, [], []
+
+            def recognize(picture):
+                lines = engine_thread.recognize(
+                    picture,
+                    self.settings.job_timeout,
+                    on_wait=self.beat,
+                    angle_cls=options["angle_cls"],
+                    det_limit_side=options["det_limit_side"],
+                )
+                return [line.to_json() for line in lines if line.confidence >= options["min_confidence"]]
+
             for number, image in enumerate(documents.pages(data, limits, info, password), start=1):
                 kept = layers[number - 1]
                 source = "text_layer"
+                card = None
                 if kept is None:
                     source = "ocr"
                     ocr_started = time.monotonic()
-                    lines = engine_thread.recognize(
-                        image,
-                        self.settings.job_timeout,
-                        on_wait=self.beat,
-                        angle_cls=options["angle_cls"],
-                        det_limit_side=options["det_limit_side"],
-                    )
+                    if options.get(KIND) == IDCARD:
+                        # The card's fields are found where its lines are read, so that every way
+                        # in (POST /v1/idcard, /v1/jobs, inbox/idcard/) answers the same.
+                        kept, card = read_card(image, recognize)
+                    else:
+                        kept = recognize(image)
                     ocr_s += time.monotonic() - ocr_started
-                    kept = [line.to_json() for line in lines if line.confidence >= options["min_confidence"]]
+                elif options.get(KIND) == IDCARD:
+                    card = card_in(kept, image.shape[1], image.shape[0])
+                if isinstance(card, NotAnIdCard):
+                    not_cards.append(card)
+                elif card is not None:
+                    cards.append({"page": number, **card})
                 height, width = image.shape[:2]
                 pages.append(
                     {
@@ -234,6 +253,11 @@ class Worker:
                 },
                 "worker": self.name,
             }
+            if options.get(KIND) == IDCARD:
+                if not cards:
+                    # No page shows a card: the reason names the fields the first page lacked.
+                    return self.refuse(claim, "not_an_id_card", str(not_cards[0]), options)
+                result["cards"] = cards
             attachments = self.attachments(job, data, result)
         except ImageError as exc:
             return self.refuse(claim, exc.code, exc.message)
@@ -254,11 +278,13 @@ class Worker:
             return True
         self.jobs_done += 1
         log.info(
-            "job %s done source=%s size=%d model=%s pages=%d queued=%.3fs ocr=%.3fs total=%.3fs lines=%d attempt=%d",
+            # Counts and timings only: never a line's text or a card's field (personal data, issue 14).
+            "job %s done source=%s size=%d model=%s kind=%s pages=%d queued=%.3fs ocr=%.3fs total=%.3fs lines=%d attempt=%d",
             job.id,
             job.source,
             job.size,
             options["model"],
+            options.get(KIND, "ocr"),
             len(pages),
             claim.started - job.submitted,
             ocr_s,
@@ -297,10 +323,10 @@ class Worker:
                 except FutureTimeout:
                     self.beat()
 
-    def refuse(self, claim: Claim, code: str, message: str) -> bool:
+    def refuse(self, claim: Claim, code: str, message: str, options: dict | None = None) -> bool:
         """Fail the job at once with its reason: no attempt would fare better."""
         job = claim.job
-        if self.write_out(claim, lambda: claim.fail(code, message)):
+        if self.write_out(claim, lambda: claim.fail(code, message, options)):
             log.info(
                 "job %s failed source=%s size=%d reason=%s: %s", job.id, job.source, job.size, code, message
             )

@@ -37,9 +37,64 @@ LABELS = {
 BACK_TITLE = ("中华人民共和国", "居民身份证")
 # The 56 recognised ethnic groups, as the card prints them (without 族).
 ETHNIC_GROUPS = frozenset(
-    "汉 蒙古 回 藏 维吾尔 苗 彝 壮 布依 朝鲜 满 侗 瑶 白 土家 哈尼 哈萨克 傣 黎 傈僳 佤 畲 高山 拉祜 水 东乡 "
-    "纳西 景颇 柯尔克孜 土 达斡尔 仫佬 羌 布朗 撒拉 毛南 仡佬 锡伯 阿昌 普米 塔吉克 怒 乌孜别克 俄罗斯 "
-    "鄂温克 德昂 保安 裕固 京 塔塔尔 独龙 鄂伦春 赫哲 门巴 珞巴 基诺".split()
+    [
+        "汉",
+        "蒙古",
+        "回",
+        "藏",
+        "维吾尔",
+        "苗",
+        "彝",
+        "壮",
+        "布依",
+        "朝鲜",
+        "满",
+        "侗",
+        "瑶",
+        "白",
+        "土家",
+        "哈尼",
+        "哈萨克",
+        "傣",
+        "黎",
+        "傈僳",
+        "佤",
+        "畲",
+        "高山",
+        "拉祜",
+        "水",
+        "东乡",
+        "纳西",
+        "景颇",
+        "柯尔克孜",
+        "土",
+        "达斡尔",
+        "仫佬",
+        "羌",
+        "布朗",
+        "撒拉",
+        "毛南",
+        "仡佬",
+        "锡伯",
+        "阿昌",
+        "普米",
+        "塔吉克",
+        "怒",
+        "乌孜别克",
+        "俄罗斯",
+        "鄂温克",
+        "德昂",
+        "保安",
+        "裕固",
+        "京",
+        "塔塔尔",
+        "独龙",
+        "鄂伦春",
+        "赫哲",
+        "门巴",
+        "珞巴",
+        "基诺",
+    ]
 )
 # Characters the recogniser puts between a label and its value, or reads off the card's pattern.
 NOISE = re.compile(r"[\s:：,，。·‧•'\"`|_~]+")
@@ -369,7 +424,11 @@ def extract(lines: list[dict], width: int, height: int) -> dict:
     side's fields found, or none at all)."""
     turn = _turn(lines) or 0
     upright = [
-        _Line(line["text"], float(line["confidence"]), [_to_upright(p, turn, width, height) for p in line["box"]])
+        _Line(
+            line["text"],
+            float(line["confidence"]),
+            [_to_upright(p, turn, width, height) for p in line["box"]],
+        )
         for line in lines
     ]
     rows = _rows(upright)
@@ -409,7 +468,14 @@ def _number_checks(found: dict) -> dict:
     sex = found.get("sex", {}).get("text")
     checks = reading.checks(datetime.date.fromisoformat(birth) if birth else None, sex)
     corrections = (
-        [{"field": "number", "read": reading.read, "corrected": reading.number, "reason": "check character holds"}]
+        [
+            {
+                "field": "number",
+                "read": reading.read,
+                "corrected": reading.number,
+                "reason": "check character holds",
+            }
+        ]
         if reading.corrected
         else []
     )

@@ -20,10 +20,12 @@ from ocrfarm.idcard import fields
 from ocrfarm.idcard.fields import NotAnIdCard
 
 
-def read_card(image: np.ndarray, recognize: Callable[[np.ndarray], list[dict]]) -> tuple[list[dict], dict]:
+def read_card(
+    image: np.ndarray, recognize: Callable[[np.ndarray], list[dict]]
+) -> tuple[list[dict], dict | NotAnIdCard]:
     """(lines, card) for one picture; `recognize` gives result lines ({"text", "confidence", "box"})
-    of a picture. Lines and boxes are in `image`'s own pixels. Raises NotAnIdCard with what the
-    best reading missed."""
+    of a picture. Lines and boxes are in `image`'s own pixels. When no card is made out, `card` is
+    the NotAnIdCard that says what the best reading missed."""
     height, width = image.shape[:2]
     lines = recognize(image)
     best = _attempt(lines, width, height)
@@ -36,17 +38,20 @@ def read_card(image: np.ndarray, recognize: Callable[[np.ndarray], list[dict]]) 
         # np.rot90 turns anticlockwise: k quarter turns undo a clockwise turn of k * 90 degrees.
         upright = np.ascontiguousarray(np.rot90(image, k=turn // 90))
         again = [
-            {**line, "box": fields.to_picture(line["box"], turn, width, height)} for line in recognize(upright)
+            {**line, "box": fields.to_picture(line["box"], turn, width, height)}
+            for line in recognize(upright)
         ]
         candidate = _attempt(again, width, height)
         if _score(candidate[1]) >= _score(best[1]):
             best = candidate
         if isinstance(best[1], dict) and not best[1]["missing"]:
             break
-    lines, card = best
-    if isinstance(card, NotAnIdCard):
-        raise card
-    return lines, card
+    return best
+
+
+def card_in(lines: list[dict], width: int, height: int) -> dict | NotAnIdCard:
+    """The card in lines already read (a PDF page's own text), without another look."""
+    return _attempt(lines, width, height)[1]
 
 
 def _attempt(lines: list[dict], width: int, height: int) -> tuple[list[dict], dict | NotAnIdCard]:
