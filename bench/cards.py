@@ -225,5 +225,10 @@ def photograph(card: np.ndarray, kind: str, rng: np.random.Generator) -> tuple[n
     return image, turn
 
 
+def decode_png(data: bytes) -> np.ndarray:
+    """An encoded picture as the BGR array the engine takes."""
+    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+
+
 def encode(image: np.ndarray, fmt: str = "JPEG", quality: int = 88) -> bytes:
     return _encode(image, fmt, quality)

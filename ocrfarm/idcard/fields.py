@@ -328,7 +328,17 @@ def _front(rows: list[_Row]) -> dict[str, dict]:
             if sex:
                 fields["sex"] = _field(row, sex.start(), sex.end())
             if stop >= 0:
-                fields["ethnicity"] = _field(row, stop + 2, len(row.text))
+                start = stop + 2
+                # The value is one of the 56 groups' names: a stray character read in the gap after
+                # the label ("民族豪蒙古") is left out when what follows it is a name.
+                value = row.text[start:]
+                if value not in ETHNIC_GROUPS:
+                    known = [g for g in ETHNIC_GROUPS if value.endswith(g) or value.startswith(g)]
+                    if known:
+                        group = max(known, key=len)
+                        start = start + len(value) - len(group) if value.endswith(group) else start
+                        value = group
+                fields["ethnicity"] = _field(row, start, start + len(value))
             break
     for row in rows:
         birth = BIRTH.search(row.text)
