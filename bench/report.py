@@ -344,6 +344,10 @@ def markdown(results: dict) -> str:
         from bench import accuracy_report
 
         lines += accuracy_report.markdown(s["accuracy"])
+        if "idcards" in s["accuracy"]:
+            from bench import card_accuracy
+
+            lines += card_accuracy.markdown(s["accuracy"]["idcards"])
     lines += [
         "",
         "## Images",

@@ -220,6 +220,10 @@ class Bench:
             samples, self.mode, self.counts.accuracy_repeats, self.work, log, self.accuracy_jobs
         )
         result = accuracy_report.summarise(raw, samples)
+        # Identity-card fields on drawn cards, per field and kind of photo (issue 14).
+        from bench import card_accuracy
+
+        result["idcards"] = card_accuracy.run(self.mode, self.work, log)
         for contender in result["contenders"]:
             row = next((r for r in contender.get("rows", []) if r["row"] == "drawn (all)"), None)
             if row:

@@ -54,6 +54,7 @@ from ocrfarm.durable import (
     write_synced,
     writer_alive,
 )
+from ocrfarm.options import ANSWER_ONCE
 from ocrfarm.watch import DirWatch
 
 log = logging.getLogger(__name__)
@@ -751,8 +752,9 @@ class Claim:
                 # wrote it before archiving came first) is archived here.
                 if not archived:
                     self.spool._archive_original(self.job, record)
-            else:
-                # Kept beside the result for as long as the result (page images, annotated copies).
+            elif not self.job.options.get(ANSWER_ONCE):
+                # Kept beside the result for as long as the result (page images, annotated copies);
+                # an upload answered once (POST /v1/idcard) goes with the job folder instead.
                 os.replace(self.job.input_path, self.spool.results / f"{self.job.id}.input")
         shutil.rmtree(self.job.folder, ignore_errors=True)
         self.spool._release(self.job.id, self.lock, retired=True)
