@@ -1,8 +1,8 @@
 """Identity cards drawn here, with invented people, for the tests and the accuracy section.
 
 A card is drawn at 10 pixels per millimetre (856 x 540, the card's 85.6 x 54 mm) with its fields where
-a resident identity card has them, in WenQuanYi Zen Hei (Debian's fonts-wqy-zenhei; bench/truth.py
-names the file), then photographed the ways people photograph one: flat, turned, at an angle, with
+a resident identity card has them, in WenQuanYi Zen Hei and AR PL UMing (Debian's fonts-wqy-zenhei and
+fonts-arphic-uming; bench/truth.py names the files), then photographed the ways people photograph one: flat, turned, at an angle, with
 glare, small in a larger picture. Names, addresses and numbers are made up from a seed; a number's
 check character is right unless the card is asked for with a wrong one.
 """
@@ -22,6 +22,7 @@ from ocrfarm.idcard import number as id_number
 
 WIDTH, HEIGHT = 856, 540
 LABEL_INK = (30, 110, 170)
+VALUE_FACES = ("cjk", "cjk-ming")
 INK = (20, 20, 20)
 
 SURNAMES = (
@@ -123,9 +124,13 @@ def _paper(rng: np.random.Generator) -> Image.Image:
 def draw_front(p: Person, rng: np.random.Generator) -> np.ndarray:
     image = _paper(rng)
     draw = ImageDraw.Draw(image)
-    label, value, digits = font("cjk", 26), font("cjk", 30), font("cjk", 38)
+    # Labels in the Hei face as printed; the values in the Hei or the Ming face, the number in the
+    # Hei face or a monospaced one (the card's own is OCR-B-like).
+    face = str(rng.choice(VALUE_FACES))
+    label, value = font("cjk", 26), font(face, 30)
+    digits = font(str(rng.choice(("cjk", "mono"))), 38)
     draw.text((60, 70), "姓 名", font=label, fill=LABEL_INK)
-    draw.text((160, 66), p.name, font=font("cjk", 34), fill=INK)
+    draw.text((160, 66), p.name, font=font(face, 34), fill=INK)
     draw.text((60, 140), "性 别", font=label, fill=LABEL_INK)
     draw.text((160, 136), p.sex, font=value, fill=INK)
     draw.text((290, 140), "民 族", font=label, fill=LABEL_INK)
@@ -159,7 +164,7 @@ def draw_back(p: Person, rng: np.random.Generator) -> np.ndarray:
     draw.regular_polygon((130, 120, 40), 5, fill=(200, 30, 30))
     draw.text((260, 80), "中华人民共和国", font=font("cjk", 48), fill=INK)
     draw.text((300, 170), "居民身份证", font=font("cjk", 64), fill=INK)
-    label, value = font("cjk", 26), font("cjk", 30)
+    label, value = font("cjk", 26), font(str(rng.choice(VALUE_FACES)), 30)
     draw.text((150, 370), "签发机关", font=label, fill=LABEL_INK)
     draw.text((290, 366), p.authority, font=value, fill=INK)
     draw.text((150, 440), "有效期限", font=label, fill=LABEL_INK)

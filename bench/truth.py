@@ -39,6 +39,8 @@ FONTS = {
     "lib-serif": ("/usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf", "fonts-liberation"),
     "lib-mono": ("/usr/share/fonts/truetype/liberation/LiberationMono-Regular.ttf", "fonts-liberation"),
     "cjk": ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", "fonts-wqy-zenhei"),  # Chinese and Japanese
+    # A Ming (Song-style) face beside the Hei one, for the identity cards' values (bench/cards.py).
+    "cjk-ming": ("/usr/share/fonts/truetype/arphic/uming.ttc", "fonts-arphic-uming"),
 }
 
 # Language codes of the reference lines, and Tesseract's traineddata for each. "mul" (a real page in
