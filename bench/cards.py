@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from bench.images import _encode, _light, _noise
+from bench.images import _blur, _encode, _light, _noise
 from bench.truth import font
 from ocrfarm.idcard import number as id_number
 
@@ -177,8 +177,17 @@ def draw_back(p: Person, rng: np.random.Generator) -> np.ndarray:
 PHOTOS = ("flat", "rotated", "angle", "glare", "small")
 
 
-def _on_table(card: np.ndarray, out_w: int, out_h: int, rng: np.random.Generator, scale: float, skew: float):
-    """The card at `scale` of the picture's width, at a camera angle of up to `skew`, on a table."""
+def _on_table(
+    card: np.ndarray,
+    out_w: int,
+    out_h: int,
+    rng: np.random.Generator,
+    scale: float,
+    skew: float,
+    tilt: float = 0,
+):
+    """The card at `scale` of the picture's width, at a camera angle of up to `skew`, turned in the
+    picture by up to `tilt` degrees either way, on a table."""
     table = np.empty((out_h, out_w, 3), np.uint8)
     table[:] = (int(rng.integers(60, 110)), int(rng.integers(70, 120)), int(rng.integers(90, 140)))
     table = _noise(table, rng, 6)
@@ -195,6 +204,9 @@ def _on_table(card: np.ndarray, out_w: int, out_h: int, rng: np.random.Generator
         ]
     )
     jitter = rng.uniform(-skew, skew, size=(4, 2)).astype(np.float32) * np.float32([cw, ch])
+    angle = np.radians(rng.uniform(-tilt, tilt))
+    turn = np.float32([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    corners = (corners - np.float32([cx, cy])) @ turn.T + np.float32([cx, cy])
     matrix = cv2.getPerspectiveTransform(np.float32([[0, 0], [w, 0], [w, h], [0, h]]), corners + jitter)
     return cv2.warpPerspective(card, matrix, (out_w, out_h), dst=table, borderMode=cv2.BORDER_TRANSPARENT)
 
@@ -205,9 +217,14 @@ def _glare(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     sx, sy = rng.uniform(0.2, 0.8) * w, rng.uniform(0.2, 0.8) * h
     rx, ry = rng.uniform(0.12, 0.22) * w, rng.uniform(0.15, 0.3) * h
-    bloom = np.exp(-(((xx - sx) / rx) ** 2 + ((yy - sy) / ry) ** 2)) * 0.75
+    bloom = np.exp(-(((xx - sx) / rx) ** 2 + ((yy - sy) / ry) ** 2)) * rng.uniform(0.7, 0.9)
     out = image.astype(np.float32) * (1 - bloom[..., None]) + 255 * bloom[..., None]
     return _light(out.astype(np.uint8), rng, 0.3)
+
+
+def _camera(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A phone camera's softness and sensor noise."""
+    return _noise(_blur(image, rng.uniform(0.4, 1.0)), rng, 3)
 
 
 def photograph(card: np.ndarray, kind: str, rng: np.random.Generator) -> tuple[np.ndarray, int]:
@@ -219,12 +236,11 @@ def photograph(card: np.ndarray, kind: str, rng: np.random.Generator) -> tuple[n
         turn = int(rng.choice([90, 180, 270]))
         image = np.ascontiguousarray(np.rot90(card, k=-turn // 90))
     elif kind == "angle":
-        image = _on_table(card, 1280, 960, rng, 0.7, 0.06)
-        image = _light(image, rng, 0.35)
+        image = _camera(_light(_on_table(card, 1280, 960, rng, 0.7, 0.07, tilt=12), rng, 0.35), rng)
     elif kind == "glare":
-        image = _glare(_on_table(card, 1200, 900, rng, 0.8, 0.02), rng)
+        image = _camera(_glare(_on_table(card, 1200, 900, rng, 0.8, 0.02, tilt=4), rng), rng)
     elif kind == "small":
-        image = _on_table(card, 3000, 2250, rng, 0.3, 0.02)
+        image = _camera(_on_table(card, 3000, 2250, rng, 0.22, 0.03, tilt=6), rng)
     else:
         raise ValueError(f"unknown kind of photo {kind!r}; one of {', '.join(PHOTOS)}")
     return image, turn

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from ocrfarm.idcard import fields
@@ -152,3 +154,24 @@ def test_anything_else_is_not_a_card_and_says_which_fields_were_not_found():
     with pytest.raises(fields.NotAnIdCard) as caught:
         fields.extract([FRONT[-1]], 856, 540)
     assert caught.value.found == ["number"]
+
+
+@pytest.mark.parametrize("degrees", [-10, 8])
+def test_a_card_photographed_askew_is_read_by_its_rows(degrees):
+    # Turned by a few degrees in the picture, label and value no longer share a level row.
+    a = math.radians(degrees)
+
+    def tilted(point):
+        x, y = point[0] - 428, point[1] - 270
+        return [428 + x * math.cos(a) - y * math.sin(a), 270 + x * math.sin(a) + y * math.cos(a)]
+
+    lines = [{**entry, "box": [tilted(p) for p in entry["box"]]} for entry in FRONT]
+    card = fields.extract(lines, 856, 540)
+    assert card["turned"] == 0 and card["missing"] == []
+    assert card["fields"]["name"]["text"] == "梁雨艳" and card["fields"]["ethnicity"]["text"] == "苗"
+    assert card["fields"]["address"]["text"] == "湖北省武汉市武昌区解放大道260号13栋2单元2003室"
+    # The name's box is its line's, as tilted in the picture.
+    box = card["fields"]["name"]["box"]
+    expected = [tilted(p) for p in FRONT[1]["box"]]
+    for corner in expected:
+        assert min(math.dist(corner, p) for p in box) < 1.0

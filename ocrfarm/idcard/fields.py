@@ -268,6 +268,33 @@ def _clockwise(quad: list[list[float]]) -> list[list[float]]:
     return [[round(v, 1) for v in p] for p in ordered[start:] + ordered[:start]]
 
 
+def _tilt(lines: list[_Line]) -> float:
+    """The card's slope in the upright frame, in degrees: the median slope of the long side of its
+    lines of four characters or more (0 when there are none)."""
+    slopes = []
+    for line in lines:
+        if len(line.text.strip()) < 4:
+            continue
+        q = line.quad
+        edges = [(q[i], q[(i + 1) % 4]) for i in range(4)]
+        (x0, y0), (x1, y1) = max(edges, key=lambda e: math.dist(e[0], e[1]))
+        angle = math.degrees(math.atan2(y1 - y0, x1 - x0))
+        angle = (angle + 90) % 180 - 90  # a line's direction, either way along it
+        if abs(angle) < 30:
+            slopes.append(angle)
+    if not slopes:
+        return 0.0
+    slopes.sort()
+    median = slopes[len(slopes) // 2]
+    return median if abs(median) >= 1.0 else 0.0
+
+
+def _rotate(quad, degrees: float, cx: float, cy: float) -> list[list[float]]:
+    a = math.radians(degrees)
+    c, s = math.cos(a), math.sin(a)
+    return [[cx + (x - cx) * c - (y - cy) * s, cy + (x - cx) * s + (y - cy) * c] for x, y in quad]
+
+
 # ---- rows and fields ---------------------------------------------------------------------------
 
 
@@ -441,6 +468,11 @@ def extract(lines: list[dict], width: int, height: int) -> dict:
         )
         for line in lines
     ]
+    tilt = _tilt(upright)
+    if tilt:
+        # Rows are found level: a card photographed a little askew has its rows slope.
+        for line in upright:
+            line.quad = _rotate(line.quad, -tilt, width / 2, height / 2)
     rows = _rows(upright)
     front, back = _front(rows), _back(rows)
     back_title = any(title in row.text for row in rows for title in BACK_TITLE)
@@ -449,6 +481,9 @@ def extract(lines: list[dict], width: int, height: int) -> dict:
     missing = [name for name in names if name not in found]
     if len(found) * 2 < len(names) or not found:
         raise NotAnIdCard([name for name in names if name in found], missing)
+    for field in found.values():
+        if tilt and field.get("quad"):
+            field["quad"] = _rotate(field["quad"], tilt, width / 2, height / 2)
     card = {"side": side, "turned": turn, "fields": {}, "missing": missing}
     for name in names:
         if name not in found:
