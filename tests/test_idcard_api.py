@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from tests.helpers import render_text, wait_for
-from tests.test_api import Farm, assert_error, make_settings
+from tests.test_api import FrontUnderTest, assert_error, make_settings
 from tests.test_idcard_fields import FRONT
 from workers.engine import Engine, Line
 from workers.loop import Worker
@@ -25,7 +25,7 @@ class CardLines(Engine):
 
 @pytest.fixture
 def farm(tmp_path):
-    farm = Farm(make_settings(tmp_path, wait_timeout=0.2))
+    farm = FrontUnderTest(make_settings(tmp_path, wait_timeout=0.2))
     yield farm
     farm.stop()
 
@@ -41,7 +41,7 @@ def kept(farm, job_id: str) -> list[str]:
 
 
 def test_an_idcard_answer_is_given_once_then_forgotten(tmp_path):
-    farm = Farm(make_settings(tmp_path, wait_timeout=30))
+    farm = FrontUnderTest(make_settings(tmp_path, wait_timeout=30))
     start_card_worker(farm)
     try:
         response = farm.post(render_text(), "/v1/idcard")
@@ -91,7 +91,7 @@ def test_kind_is_checked_and_answer_once_is_not_a_clients_option(farm):
 
 
 def test_not_a_card_is_a_422_naming_the_fields_and_is_forgotten_too(tmp_path):
-    farm = Farm(make_settings(tmp_path))
+    farm = FrontUnderTest(make_settings(tmp_path))
     farm.start_worker()  # the fake engine: one line naming the picture's size
     try:
         response = farm.post(render_text(), "/v1/idcard")
