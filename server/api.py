@@ -73,7 +73,7 @@ def idcard():
     """An identity card's fields. The upload and the result are deleted as soon as they are answered
     (personal data, issue 14); a job of kind=idcard through /v1/jobs is kept like any other."""
     data, filename, job_options = _read_upload()
-    job = _submit(data, filename, {**job_options, "kind": options.IDCARD, options.ANSWER_ONCE: True})
+    job = _submit(data, filename, {**job_options, options.KIND: options.IDCARD, options.ANSWER_ONCE: True})
     record = farm().waiter.wait(job.id, farm().settings.wait_timeout)
     return _answer(job.id, record, "json")
 

@@ -33,7 +33,7 @@ from pathlib import Path
 from ocrfarm import documents, logs, metrics
 from ocrfarm.durable import no_room
 from ocrfarm.exceptions import ImageError
-from ocrfarm.options import IDCARD
+from ocrfarm.options import IDCARD, KIND
 from ocrfarm.settings import INTAKE, Settings, describe, load_or_exit
 from ocrfarm.spool import Spool
 from workers.stopping import StopFlag
@@ -213,7 +213,7 @@ class Intake:
     def options_for(self, path: Path) -> dict:
         """What a dropped file's job reads: files under inbox/idcard/ are identity cards (issue 14)."""
         parts = path.relative_to(self.spool.inbox).parts
-        return {"kind": IDCARD} if len(parts) > 1 and parts[0] == IDCARD_FOLDER else {}
+        return {KIND: IDCARD} if len(parts) > 1 and parts[0] == IDCARD_FOLDER else {}
 
     def incomplete(self, path: Path) -> str | None:
         """Why the file does not look like a whole image yet; None if it does."""
