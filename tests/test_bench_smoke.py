@@ -161,3 +161,25 @@ def test_accuracy_has_figures_between_0_and_1_for_the_default_and_tesseract(repo
         assert positive(row["cpu_s_per_image"])
     text = (report / "report.md").read_text()
     assert "CER %" in text and "Word recall" in text and "The farm's default" in text
+
+
+def test_accuracy_has_identity_card_fields_per_kind_of_photo(report):
+    cards = json.loads((report / "report.json").read_text())["sections"]["accuracy"]["idcards"]
+    assert "error" not in cards, cards.get("error")
+    assert set(cards["kinds"]) == {"flat", "rotated", "angle", "glare", "small"}
+    for row in cards["kinds"].values():
+        assert row["cards"] == 2  # one person, both sides
+        assert (
+            fraction(row["fields_read"]) and positive(row["cpu_s_per_card"]) and row["readings_per_card"] >= 1
+        )
+    assert set(cards["fields"]) == {
+        "name",
+        "sex",
+        "ethnicity",
+        "birth_date",
+        "address",
+        "number",
+        "issuing_authority",
+        "validity_period",
+    }
+    assert "### Identity cards" in (report / "report.md").read_text()
