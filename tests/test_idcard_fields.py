@@ -175,3 +175,11 @@ def test_a_card_photographed_askew_is_read_by_its_rows(degrees):
     expected = [tilted(p) for p in FRONT[1]["box"]]
     for corner in expected:
         assert min(math.dist(corner, p) for p in box) < 1.0
+
+
+def test_lines_already_read_are_taken_as_they_are():
+    # A PDF page's own text (no engine): the card in it without another look.
+    from ocrfarm.idcard.reading import card_in
+
+    assert card_in(FRONT, 856, 540)["fields"]["number"]["text"] == "420106197802170305"
+    assert isinstance(card_in(FRONT[:1], 856, 540), fields.NotAnIdCard)
