@@ -17,6 +17,9 @@ CLASS_ORDER = (
     "sign",
     "languages",
     "upside-down",
+    "columns",
+    "rotated",
+    "skewed",
     "document",
     "large",
 )

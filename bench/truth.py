@@ -438,6 +438,47 @@ def page_columns(rng) -> Canvas:
     return canvas
 
 
+def page_columns_framed(rng, cjk: bool = False) -> Canvas:
+    """Two columns under a full-width title and above a full-width footer line: the reference reads
+    the title, the left column, the right column, then the footer. Paragraph gaps fall where they
+    fall in each column, so some rows of both columns have gaps at the same height."""
+    width, height = A4
+    margin, gap = 100, 70
+    canvas = Canvas(width, height)
+    lang = "zh" if cjk else "en"
+    title = str(rng.choice(ZH_HEADINGS)) if cjk else "Community News, Autumn Issue"
+    y0 = canvas.column(margin, margin, [title], font("cjk" if cjk else "lib-sans-bold", 40), lang) + 24
+    face = font("cjk" if cjk else "serif", 22)
+    column_width = (width - 2 * margin - gap) / 2
+    prose = Prose(rng, ZH_SENTENCES, "") if cjk else Prose(rng, EN_SENTENCES)
+    bottom = height - margin - 80
+    for x in (margin, margin + column_width + gap):
+        y = y0
+        while True:
+            lines = wrap(prose.take(int(rng.integers(2, 4))), face, column_width, cjk=cjk)
+            if y + len(lines) * 22 * 1.6 > bottom:
+                break
+            y = canvas.column(x, y, lines, face, lang) + 22
+    footer = (
+        "如需更多信息，请访问我们的网站或致电服务台。"
+        if cjk
+        else (f"Printed on recycled paper. Page {rng.integers(2, 9)} of 12. Next issue in spring.")
+    )
+    canvas.text(margin, height - margin - 30, footer, font("cjk" if cjk else "sans", 20), lang)
+    return canvas
+
+
+def turned_page(image: np.ndarray, turn: int, paper=(246, 250, 250)) -> np.ndarray:
+    """The page as scanned turned by `turn` degrees clockwise (90, 180, 270), or skewed by a small
+    angle (any other value, degrees counterclockwise, on the page's own size and paper)."""
+    quarter = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+    if turn in quarter:
+        return cv2.rotate(image, quarter[turn])
+    h, w = image.shape[:2]
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), turn, 1.0)
+    return cv2.warpAffine(image, matrix, (w, h), flags=cv2.INTER_CUBIC, borderValue=paper)
+
+
 def page_zh(rng, size: int, height: int = A4[1]) -> Canvas:
     width = A4[0]
     margin = 110
@@ -826,6 +867,76 @@ def drawn_set(seed: int = SEED) -> list[Sample]:
         "upside-down",
         f"a page with three of its {len(c.lines)} lines printed upside down",
         c.bgr(),
+        "PNG",
+        c,
+    )
+    # columns: reading order across a page in columns, with lines spanning both above and below
+    c = page_columns_framed(rng_for("columns-framed"))
+    add(
+        "columns-framed",
+        "columns",
+        "two columns between a full-width title and footer, DejaVu Serif 22 px",
+        c.bgr(),
+        "PNG",
+        c,
+    )
+    c = page_columns_framed(rng_for("columns-zh"), cjk=True)
+    add("columns-zh", "columns", "Chinese in two columns between a title and a footer", c.bgr(), "PNG", c)
+    # rotated: whole pages scanned a quarter or half turn off; the reference is the upright page's
+    c = page_en(rng_for("rotated-90-en"), "sans", 24, 6)
+    add(
+        "rotated-90-en",
+        "rotated",
+        "an English page scanned turned 90 degrees clockwise",
+        turned_page(c.bgr(), 90),
+        "PNG",
+        c,
+    )
+    c = page_en(rng_for("rotated-270-en"), "lib-serif", 28, 6)
+    add(
+        "rotated-270-en",
+        "rotated",
+        "an English page scanned turned 90 degrees counterclockwise",
+        turned_page(c.bgr(), 270),
+        "PNG",
+        c,
+    )
+    c = page_zh(rng_for("rotated-90-zh"), 26, height=1200)
+    add(
+        "rotated-90-zh",
+        "rotated",
+        "a Chinese page scanned turned 90 degrees clockwise",
+        turned_page(c.bgr(), 90),
+        "PNG",
+        c,
+    )
+    c = page_columns_framed(rng_for("rotated-180-columns"))
+    add(
+        "rotated-180-columns",
+        "rotated",
+        "a two-column page turned 180 degrees",
+        turned_page(c.bgr(), 180),
+        "PNG",
+        c,
+    )
+    # skewed: a page fed a few degrees off straight
+    r = rng_for("skewed-en")
+    c = page_en(r, "serif", 24, 8)
+    add(
+        "skewed-en",
+        "skewed",
+        "an English page skewed by 3 degrees, scanned: slight blur and noise",
+        _noise(_blur(turned_page(c.bgr(), 3.0), 0.6), r, 5),
+        "JPEG",
+        c,
+        quality=88,
+    )
+    c = page_columns_framed(rng_for("skewed-columns"))
+    add(
+        "skewed-columns",
+        "skewed",
+        "a two-column page skewed by -2 degrees",
+        turned_page(c.bgr(), -2.0),
         "PNG",
         c,
     )
