@@ -16,7 +16,9 @@ image). So figures are per core, and contenders run one after another by default
 a 2-core machine would share memory bandwidth and caches, and the CPU figures would drift.
 
 The text scored is what the farm would answer: lines under the confidence floor (min_confidence)
-are dropped, as workers/loop.py drops them.
+are dropped, as workers/loop.py drops them, and the lines come in the farm's reading order
+(ocrfarm/layout.py, applied to every engine's lines as a worker applies it), so that the CER in the
+engine's own order is the reading-order measure.
 """
 
 from __future__ import annotations
@@ -198,14 +200,14 @@ def _farm_child(settings_overrides: dict, listing: list[dict], repeats: int) -> 
     floor = settings.min_confidence
     images = {}
     for item, array in zip(listing, arrays, strict=True):
-        cpu, wall, found = [], [], None
+        cpu, wall, found, rotation = [], [], None, 0
         for _ in range(repeats):
             c0, w0 = time.process_time(), time.perf_counter()
-            lines = engine_use.recognize(engine, array, settings)
+            lines, turn = engine_use.read_page(engine, array, settings)
             wall.append(time.perf_counter() - w0)
             cpu.append(time.process_time() - c0)
             if found is None:
-                found = lines
+                found, rotation = lines, turn
         images[item["name"]] = {
             "cpu_s": cpu,
             "wall_s": wall,
@@ -216,6 +218,7 @@ def _farm_child(settings_overrides: dict, listing: list[dict], repeats: int) -> 
                 if line.confidence < floor
             ],
             "size": [int(array.shape[1]), int(array.shape[0])],
+            "rotation": rotation,
         }
     return {
         "engine": engine.describe(),

@@ -7,6 +7,8 @@ the settings' default per-request options.
 
 from __future__ import annotations
 
+import json
+
 
 def load(**overrides):
     """Settings from the given values (nothing read from the environment) and an engine built from them,
@@ -34,7 +36,24 @@ def decode(data: bytes, settings):
 
 
 def recognize(engine, image, settings):
-    """engine.recognize() with the options a job gets when its request sets none (min_confidence and
-    model are applied around the engine, as the worker loop does)."""
+    """read_page()'s lines."""
+    return read_page(engine, image, settings)[0]
+
+
+def read_page(engine, image, settings):
+    """What a worker does with one page, with the options a job gets when its request sets none
+    (the two engine options by name, as the worker loop passes them):
+    the engine's reading, then the farm's reading order (workers/loop.py's page_of). Returns the
+    engine's lines in that order, those under the confidence floor (which the farm leaves out) after
+    them, and the rotation the page was read at."""
+    from workers.loop import page_of
+
     defaults = settings.option_defaults
-    return engine.recognize(image, angle_cls=defaults["angle_cls"], det_limit_side=defaults["det_limit_side"])
+    reading = engine.read(image, angle_cls=defaults["angle_cls"], det_limit_side=defaults["det_limit_side"])
+    height, width = image.shape[:2]
+    page = page_of(reading, width, height, {"min_confidence": settings.min_confidence})
+    # page_of() answers with the lines as JSON; give back the engine's own Line objects in its order.
+    by_json = {(line.text, json.dumps(line.to_json()["box"])): line for line in reading.lines}
+    ordered = [by_json[(item["text"], json.dumps(item["box"]))] for item in page["lines"]]
+    dropped = [line for line in reading.lines if line.confidence < settings.min_confidence]
+    return ordered + dropped, reading.rotation

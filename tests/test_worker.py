@@ -49,7 +49,9 @@ def test_burst_runs_every_job_and_leaves(spool, settings):
         assert record["status"] == "done"
         assert record["text"] == f"{10 + i}x20"
         assert record["lines"][0]["box"] == [[0, 0], [10 + i, 0], [10 + i, 20], [0, 20]]
-        assert record["image"] == {"width": 10 + i, "height": 20}
+        assert record["image"] == {"width": 10 + i, "height": 20, "rotation": 0}
+        assert record["blocks"] == [{**record["pages"][0]["blocks"][0], "page": 1}]
+        assert record["pages"][0]["blocks"][0]["text"] == record["text"]
         assert set(record["timings"]) == {"queued_s", "decode_s", "ocr_s", "total_s"}
     assert spool.depth() == 0
 

@@ -24,6 +24,15 @@ class Line:
         return {"text": self.text, "confidence": round(self.confidence, 4), "box": self.box}
 
 
+@dataclasses.dataclass(frozen=True)
+class Reading:
+    """What an engine read on one page: its lines, boxes in the page as it was sent, and the turn
+    (degrees clockwise: 0, 90, 180 or 270) that made the page upright for reading."""
+
+    lines: list[Line]
+    rotation: int = 0
+
+
 class Engine:
     """One engine per worker process, used by one thread at a time (PaddleOCR is not thread-safe)."""
 
@@ -35,6 +44,10 @@ class Engine:
         """`image` is an H x W x 3 BGR uint8 array. `angle_cls`: also read text turned upside down;
         `det_limit_side`: the detector scales the longest side down to this."""
         raise NotImplementedError
+
+    def read(self, image: np.ndarray, *, angle_cls: bool = True, det_limit_side: int = 960) -> Reading:
+        """The page's lines and its rotation. Engines that do not turn pages read them as they are."""
+        return Reading(self.recognize(image, angle_cls=angle_cls, det_limit_side=det_limit_side))
 
     def describe(self) -> dict:
         """What the worker's heartbeat says about this engine."""

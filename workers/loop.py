@@ -20,7 +20,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 import numpy as np
 
-from ocrfarm import documents, searchable
+from ocrfarm import documents, layout, searchable
 from ocrfarm.durable import no_room
 from ocrfarm.exceptions import ImageError
 from ocrfarm.idcard.fields import NotAnIdCard
@@ -28,7 +28,7 @@ from ocrfarm.idcard.reading import card_in, read_card
 from ocrfarm.options import IDCARD, KIND
 from ocrfarm.settings import Settings
 from ocrfarm.spool import SOURCE_INBOX, Claim, Spool
-from workers.engine import Engine, Line
+from workers.engine import Engine, Reading
 from workers.stopping import StopFlag
 
 log = logging.getLogger(__name__)
@@ -63,11 +63,11 @@ class EngineThread:
         while True:
             image, options, future = self.requests.get()
             try:
-                future.set_result(self.engine.recognize(image, **options))
+                future.set_result(self.engine.read(image, **options))
             except BaseException as exc:  # handed to the waiting main thread, which decides
                 future.set_exception(exc)
 
-    def recognize(self, image: np.ndarray, timeout: float, on_wait, **options) -> list[Line]:
+    def read(self, image: np.ndarray, timeout: float, on_wait, **options) -> Reading:
         """The engine's answer; calls `on_wait()` every few seconds while waiting; EngineStuck at the deadline."""
         future: Future = Future()
         self.requests.put((image, options, future))
@@ -205,6 +205,7 @@ class Worker:
                 return [line.to_json() for line in lines if line.confidence >= options["min_confidence"]]
 
             for number, image in enumerate(documents.pages(data, limits, info, password), start=1):
+                height, width = image.shape[:2]
                 kept = layers[number - 1]
                 source = "text_layer"
                 card = None
@@ -215,23 +216,32 @@ class Worker:
                         # The card's fields are found where its lines are read, so that every way
                         # in (POST /v1/idcard, /v1/jobs, inbox/idcard/) answers the same.
                         kept, card = read_card(image, recognize)
+                        page = {"rotation": 0, **layout.arrange(kept, width, height)}
                     else:
-                        kept = recognize(image)
+                        reading = engine_thread.read(
+                            image,
+                            self.settings.job_timeout,
+                            on_wait=self.beat,
+                            angle_cls=options["angle_cls"],
+                            det_limit_side=options["det_limit_side"],
+                        )
+                        page = page_of(reading, width, height, options)
                     ocr_s += time.monotonic() - ocr_started
-                elif options.get(KIND) == IDCARD:
-                    card = card_in(kept, image.shape[1], image.shape[0])
+                else:
+                    if options.get(KIND) == IDCARD:
+                        card = card_in(kept, width, height)
+                    # A PDF's own text layer: its lines get the same reading order and blocks.
+                    page = {"rotation": 0, **layout.arrange(kept, width, height)}
                 if isinstance(card, NotAnIdCard):
                     not_cards.append(card)
                 elif card is not None:
                     cards.append({"page": number, **card})
-                height, width = image.shape[:2]
                 pages.append(
                     {
                         "page": number,
                         "width": width,
                         "height": height,
-                        "lines": kept,
-                        "text": "\n".join(line["text"] for line in kept),
+                        **page,
                         "source": source,
                     }
                 )
@@ -242,8 +252,13 @@ class Worker:
                 # The whole document at the top: every line (with its page) and the text, pages
                 # separated by a blank line. For one image this is that image's result.
                 "lines": [{**line, "page": page["page"]} for page in pages for line in page["lines"]],
+                "blocks": [{**block, "page": page["page"]} for page in pages for block in page["blocks"]],
                 "text": "\n\n".join(page["text"] for page in pages),
-                "image": {"width": pages[0]["width"], "height": pages[0]["height"]},
+                "image": {
+                    "width": pages[0]["width"],
+                    "height": pages[0]["height"],
+                    "rotation": pages[0]["rotation"],
+                },
                 "text_layer_pages": [page["page"] for page in pages if page["source"] == "text_layer"],
                 "options": options,
                 "timings": {
@@ -407,6 +422,13 @@ class Worker:
     def teardown(self) -> None:
         self.watch.close()
         self.stopping.close()
+
+
+def page_of(reading: Reading, width: int, height: int, options: Mapping) -> dict:
+    """One page of a result: the lines kept over the confidence floor, in reading order, grouped in
+    blocks, the page's text, and the rotation it was read at (ocrfarm/layout.py)."""
+    kept = [line.to_json() for line in reading.lines if line.confidence >= options["min_confidence"]]
+    return {"rotation": reading.rotation, **layout.arrange(kept, width, height, reading.rotation)}
 
 
 def resident_memory_mb() -> float:

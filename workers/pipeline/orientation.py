@@ -80,3 +80,35 @@ def page_is_upside_down(turned_flags: list[bool]) -> bool:
     """Most of the page's lines read better turned over: the page itself is upside down, so its
     lines run bottom to top (reading order is a decision for the whole page, not for a line)."""
     return sum(turned_flags) * 2 > len(turned_flags) > 0
+
+
+# A box is a line standing on end (or lying flat) when one side is this many times the other;
+# crops.crop() turns a crop this much taller than wide a quarter by itself.
+ON_END = 1.5
+
+
+def quarter_turned(boxes: list[np.ndarray]) -> bool:
+    """Most of the page's text, by length, is in lines standing on end: the page is turned a quarter
+    (90 or 270 degrees). Boxes near square (a word of two letters, a digit) say nothing. A page of
+    text written in vertical columns (traditional Chinese and Japanese) is taken as turned too; the
+    recogniser reads only horizontal text, and crops.crop() turned such lines on their own before."""
+    standing = lying = 0.0
+    for box in boxes:
+        width = float(np.linalg.norm(box[1] - box[0]))
+        height = float(np.linalg.norm(box[3] - box[0]))
+        if height >= ON_END * width:
+            standing += height
+        elif width >= ON_END * height:
+            lying += width
+    return standing > lying
+
+
+def quarter_box(box: np.ndarray, page_height: int) -> np.ndarray:
+    """`box` (in a page `page_height` pixels high) in that page turned 90 degrees clockwise
+    (cv2.ROTATE_90_CLOCKWISE: pixel (x, y) goes to (height - 1 - y, x)), corners clockwise from its
+    top left there, so that crops.crop() cuts the line out lying flat."""
+    turned_points = np.stack([page_height - 1 - box[:, 1], box[:, 0]], axis=1).astype(np.float32)
+    # The same corner order as the detector's (detection.order_clockwise): top left has the least x + y.
+    ring = turned_points[np.argsort(np.arctan2(*(turned_points - turned_points.mean(axis=0)).T[::-1]))]
+    start = int(np.argmin(ring.sum(axis=1)))
+    return np.roll(ring, -start, axis=0)
