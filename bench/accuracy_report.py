@@ -57,6 +57,7 @@ def summarise(raw: dict, samples) -> dict:
                 "startup_cpu_s": contender.get("startup_cpu_s"),
                 "process_s": contender.get("process_s"),
                 "rows": _rows(pages, contender["images"], by_name),
+                "rotation": _rotation(contender["images"], by_name),
                 "images": {
                     name: _image_row(page, contender["images"][name], by_name[name])
                     for name, page in pages.items()
@@ -76,6 +77,28 @@ def summarise(raw: dict, samples) -> dict:
     for contender in contenders:
         contender.pop("_pages", None)
     return result
+
+
+def _rotation(readings: dict, by_name: dict) -> dict | None:
+    """How often the page's turn was found: on the drawn pages whose turn is known, those turned
+    (90, 180, 270) read at their turn, and those upright read as if turned. None for contenders
+    that report no rotation (Tesseract here)."""
+    known = [(name, by_name[name].rotation) for name in readings if by_name[name].rotation is not None]
+    if not known or any("rotation" not in readings[name] for name, _ in known):
+        return None
+    turned = [(name, want) for name, want in known if want]
+    upright = [name for name, want in known if not want]
+    return {
+        "turned": len(turned),
+        "turned_right": sum(readings[name]["rotation"] == want for name, want in turned),
+        "upright": len(upright),
+        "upright_turned": sum(readings[name]["rotation"] != 0 for name in upright),
+        "wrong": [
+            {"image": name, "expected": want, "found": readings[name]["rotation"]}
+            for name, want in known
+            if readings[name]["rotation"] != want
+        ],
+    }
 
 
 def _cpu(reading: dict) -> float:
@@ -98,6 +121,7 @@ def _image_row(page: scoring.PageScore, reading: dict, sample) -> dict:
         "cpu_s": _cpu(reading),
         "wall_s": percentile(reading["wall_s"], 50),
         "text": reading["lines"],
+        "rotation": reading.get("rotation"),
     }
 
 
@@ -312,7 +336,9 @@ def markdown(section: dict) -> list[str]:
         "Each contender read every ground-truth image in a fresh process with one thread "
         f"({section['repeats']} run(s) per image; {section.get('parallel_contenders', 1)} contender(s) at a "
         "time). CER: edit distance over the reference's characters, all whitespace left out, with the "
-        "engine's lines put in the reference's order (the CER in the engine's own order is beside it); "
+        "engine's lines put in the reference's order; reading order: the same CER of the whole page "
+        "with the lines in the farm's reading order (ocrfarm/layout.py, for every farm contender; "
+        "Tesseract's own order) against the reference in reading order; "
         "word recall: reference words found among the engine's words (a CJK character is a word); line "
         f"recall: reference lines read as one engine line with CER <= {scoring.LINE_READ_CER:g}. "
         "Figures are over all the characters, words and lines of a row's images. docs/bench/README.md "
@@ -355,7 +381,7 @@ def markdown(section: dict) -> list[str]:
     rows = [r["row"] for r in contenders[0]["rows"]]
     tables = (
         ("CER %, engine's lines in the reference's order (headline)", "cer", _pct),
-        ("CER %, in the engine's own line order", "cer_ordered", _pct),
+        ("CER %, the whole page in the farm's reading order (reading-order quality)", "cer_ordered", _pct),
         ("Word recall", "word_recall", _ratio),
         ("Line recall", "line_recall", _ratio),
         ("CPU seconds per image (one thread)", "cpu_s_per_image", _seconds),
@@ -380,6 +406,25 @@ def markdown(section: dict) -> list[str]:
             bold = name.endswith("(all)")
             label = f"**{name}**" if bold else name
             out.append(f"| {label} | {images or ''} | " + " | ".join(cells) + " |")
+    turns = [c for c in contenders if c.get("rotation")]
+    if turns:
+        out += [
+            "",
+            "### Page rotation found",
+            "",
+            "Drawn pages whose turn is known: turned ones (90, 180, 270 degrees) read at their turn, "
+            "upright ones read as if turned.",
+            "",
+            "| contender | turned pages read at their turn | upright pages read as turned | wrong |",
+            "| --- | --- | --- | --- |",
+        ]
+        for c in turns:
+            r = c["rotation"]
+            wrong = ", ".join(f"{w['image']} ({w['found']} for {w['expected']})" for w in r["wrong"]) or "-"
+            out.append(
+                f"| {c['label']} | {r['turned_right']} of {r['turned']} | {r['upright_turned']} of "
+                f"{r['upright']} | {_short(wrong, 200)} |"
+            )
     real = [r for r in contenders[0]["rows"] if r["group"] == "real"]
     out += [
         "",

@@ -69,6 +69,9 @@ class Sample:
     description: str
     data: bytes  # the encoded image, as a client would send it
     lines: tuple[tuple[str, str], ...]  # (text, language) per line, in reading order
+    # The turn (degrees clockwise) that makes the image upright; None where it is not known (real
+    # pages are photographed as they come, bench images are upright).
+    rotation: int | None = None
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -665,6 +668,7 @@ def drawn_set(seed: int = SEED) -> list[Sample]:
         canvas: Canvas,
         quality=85,
         truth=None,
+        rotation=0,
     ):
         out.append(
             Sample(
@@ -674,6 +678,7 @@ def drawn_set(seed: int = SEED) -> list[Sample]:
                 description,
                 _encode(image, fmt, quality),
                 truth if truth is not None else canvas.truth(),
+                rotation,
             )
         )
 
@@ -841,6 +846,7 @@ def drawn_set(seed: int = SEED) -> list[Sample]:
         cv2.rotate(c.bgr(), cv2.ROTATE_180),
         "PNG",
         c,
+        rotation=180,
     )
     r = rng_for("upside-card")
     c = card(r)
@@ -851,6 +857,7 @@ def drawn_set(seed: int = SEED) -> list[Sample]:
         _noise(_light(cv2.rotate(_perspective(c.bgr(), 1000, 700, r, 0.04), cv2.ROTATE_180), r, 0.4), r, 5),
         "JPEG",
         c,
+        rotation=180,
     )
     c = page_zh(rng_for("upside-zh"), 26, height=900)
     add(
@@ -860,6 +867,7 @@ def drawn_set(seed: int = SEED) -> list[Sample]:
         cv2.rotate(c.bgr(), cv2.ROTATE_180),
         "PNG",
         c,
+        rotation=180,
     )
     c = turned_lines(rng_for("upside-lines"))
     add(
@@ -891,6 +899,7 @@ def drawn_set(seed: int = SEED) -> list[Sample]:
         turned_page(c.bgr(), 90),
         "PNG",
         c,
+        rotation=270,
     )
     c = page_en(rng_for("rotated-270-en"), "lib-serif", 28, 6)
     add(
@@ -900,6 +909,7 @@ def drawn_set(seed: int = SEED) -> list[Sample]:
         turned_page(c.bgr(), 270),
         "PNG",
         c,
+        rotation=90,
     )
     c = page_zh(rng_for("rotated-90-zh"), 26, height=1200)
     add(
@@ -909,6 +919,7 @@ def drawn_set(seed: int = SEED) -> list[Sample]:
         turned_page(c.bgr(), 90),
         "PNG",
         c,
+        rotation=270,
     )
     c = page_columns_framed(rng_for("rotated-180-columns"))
     add(
@@ -918,6 +929,7 @@ def drawn_set(seed: int = SEED) -> list[Sample]:
         turned_page(c.bgr(), 180),
         "PNG",
         c,
+        rotation=180,
     )
     # skewed: a page fed a few degrees off straight
     r = rng_for("skewed-en")

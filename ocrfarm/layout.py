@@ -41,11 +41,23 @@ COLUMN_FILL = 0.4
 GUTTER_MIN_WIDTH = 0.8
 # A line wider than this share of the region is not counted in the search for gutters (a title).
 SPANNING_SHARE = 0.55
+# Lines are in one row when their middles are within this share of the lower one's height.
+ROW_SHIFT = 0.5
+# A heading or footer over or under one column only: this many lines at most, set off by a gap of
+# this many line heights.
+APART_MAX_LINES, APART_GAP = 2, 0.9
 # Lines of one block: the gap between rows at most this many line heights, heights within this ratio.
-BLOCK_MAX_GAP = 0.8
-BLOCK_HEIGHT_RATIO = 1.35
-# ...and, once a block has two rows, the next row's pitch at most this times the block's own.
+BLOCK_MAX_GAP = 1.0
+BLOCK_HEIGHT_RATIO = 1.3
+# ...and characters as wide, within this ratio.
+BLOCK_CHAR_RATIO = 1.35
+# ...and the next row's pitch at most this times the block's own (once it has two rows), else the
+# page's usual pitch; the gap is the rule only where the page has no pitch to go by.
 BLOCK_PITCH_RATIO = 1.3
+# The page's pitch compares every pair of lines: on pages of more lines than this, the gap rule.
+PITCH_MAX_LINES = 400
+# A row shorter than this (characters) is never taken as wrapped prose.
+WRAPPED_MIN_LATIN, WRAPPED_MIN_CJK = 30, 12
 # Skew below this (degrees) is taken as straight; above the limit it is not skew but something else.
 SKEW_MIN, SKEW_MAX = 0.3, 15.0
 
@@ -53,16 +65,17 @@ SKEW_MIN, SKEW_MAX = 0.3, 15.0
 class _Item:
     """A line in the upright, straightened page: its index in the input and its rectangle there."""
 
-    __slots__ = ("index", "text", "x0", "y0", "x1", "y1")
+    __slots__ = ("index", "text", "x0", "y0", "x1", "y1", "height")
 
     def __init__(self, index: int, text: str, points: list[tuple[float, float]]):
+        """`points`: the four corners clockwise from the top left."""
         self.index, self.text = index, text
         xs, ys = [p[0] for p in points], [p[1] for p in points]
         self.x0, self.x1, self.y0, self.y1 = min(xs), max(xs), min(ys), max(ys)
-
-    @property
-    def height(self) -> float:
-        return max(1.0, self.y1 - self.y0)
+        # The line's height is its box's own (left and right sides), which straightening a skewed
+        # page does not inflate as it does the upright extent of a long line.
+        (ax, ay), (bx, by), (cx, cy), (dx, dy) = points[:4]
+        self.height = max(1.0, (math.hypot(dx - ax, dy - ay) + math.hypot(cx - bx, cy - by)) / 2)
 
     @property
     def width(self) -> float:
@@ -138,14 +151,32 @@ def _turn(point, angle: float, centre) -> tuple[float, float]:
 
 
 def _rows(items: list[_Item]) -> list[list[_Item]]:
-    """Items in rows, top to bottom; a row is items whose tops are within half a line height of its
-    first one's, left to right."""
+    """Items in rows, top to bottom; a row is items whose middles are within ROW_SHIFT of a box's
+    height from the row's mean middle; left to right. (Middles, not tops within some pixels: a
+    photographed receipt's price sits a little higher or lower than its item, a short word's box is
+    lower than a tall one's; and not any overlap: a table's cell of two lines would pull the next
+    row's cells up into its first line's row, and a header set half a line lower would join.)"""
+    if not items:
+        return []
+    # A box much taller than the others (a cell of two lines, a stamp) belongs to the row of its
+    # top line: it is placed by that line's middle, not its own.
+    usual = statistics.median(i.y1 - i.y0 for i in items)
+
+    def middle(item: _Item) -> float:
+        return item.cy if item.y1 - item.y0 <= 1.5 * usual else item.y0 + usual / 2
+
+    def extent(item: _Item) -> float:
+        return min(item.y1 - item.y0, 1.5 * usual)
+
     rows: list[list[_Item]] = []
-    for item in sorted(items, key=lambda i: (i.y0, i.x0)):
-        if rows and item.y0 - rows[-1][0].y0 < 0.5 * min(item.height, rows[-1][0].height):
-            rows[-1].append(item)
-        else:
-            rows.append([item])
+    for item in sorted(items, key=lambda i: (middle(i), i.x0)):
+        if rows:
+            row = rows[-1]
+            centre = sum(middle(i) for i in row) / len(row)
+            if abs(middle(item) - centre) <= ROW_SHIFT * max(extent(item), extent(row[0])):
+                rows[-1].append(item)
+                continue
+        rows.append([item])
     return [sorted(row, key=lambda i: i.x0) for row in rows]
 
 
@@ -161,12 +192,12 @@ def _is_column(side: list[_Item], line_height: float) -> bool:
 def _gutter(items: list[_Item], line_height: float) -> tuple[float, float] | None:
     """The widest vertical strip between two columns of text, as (left, right), or None. Lines wider
     than SPANNING_SHARE of the region are left out of the search, and so is a strip's worth of
-    stray lines: up to one line in twenty may cross it (a page number in the gutter)."""
+    stray lines: one line, and one more in twenty, may cross it (a page number in the gutter)."""
     left, right = min(i.x0 for i in items), max(i.x1 for i in items)
     narrow = [i for i in items if i.width <= SPANNING_SHARE * (right - left)]
     if len(narrow) < 4:
         return None
-    allowed = len(narrow) // 20
+    allowed = 1 + len(narrow) // 20
     # Sweep the narrow lines' edges left to right, counting the lines over each stretch.
     edges = sorted([(i.x0, 1) for i in narrow] + [(i.x1, -1) for i in narrow])
     best, depth, start = None, 0, None
@@ -190,7 +221,7 @@ def _gutter(items: list[_Item], line_height: float) -> tuple[float, float] | Non
 def _order(items: list[_Item], line_height: float) -> list[_Item]:
     gutter = _gutter(items, line_height) if len(items) >= 4 else None
     if gutter is None:
-        return [item for row in _rows(items) for item in row]
+        return _rows_order(items)
     middle = (gutter[0] + gutter[1]) / 2
     out: list[_Item] = []
     section: list[_Item] = []
@@ -211,31 +242,38 @@ def _columns(section: list[_Item], gutter: tuple[float, float], line_height: flo
     lefts = [i for i in section if i.x1 <= middle]
     rights = [i for i in section if i.x0 >= middle]
     if not lefts or not rights:  # a section on one side only: no columns in it to speak of
-        return [item for row in _rows(section) for item in row]
-    head, lefts, rights = _apart(lefts, rights, line_height, above=True)
-    tail, lefts, rights = _apart(lefts, rights, line_height, above=False)
-    return [item for part in (head, lefts, rights, tail) if part for item in _order(part, line_height)]
+        return _rows_order(section)
+    head, body, tail = _head_and_tail(section, line_height)
+    if head or tail:
+        return _rows_order(head) + _columns(body, gutter, line_height) + _rows_order(tail)
+    return _order(lefts, line_height) + _order(rights, line_height)
 
 
-def _apart(lefts: list[_Item], rights: list[_Item], line_height: float, above: bool):
-    """Lines on one side of the gutter that stand clear above (or below) everything on the other
-    side, set off from their own column by a gap: a heading over one column, a footer or a page
-    number under one. They are read before (after) both columns. Returns them and the two sides
-    without them."""
-    for side, other in ((lefts, rights), (rights, lefts)):
-        if above:
-            edge = min(i.y0 for i in other)
-            apart = [i for i in side if i.y1 < edge]
-            rest = [i for i in side if i.y1 >= edge]
-            gap = min((i.y0 for i in rest), default=math.inf) - max((i.y1 for i in apart), default=0)
+def _rows_order(items: list[_Item]) -> list[_Item]:
+    return [item for row in _rows(items) for item in row]
+
+
+def _head_and_tail(section: list[_Item], line_height: float):
+    """A heading over the columns of a section, or a footer or page number under them, that does not
+    cross the gutter (over one column, or in pieces on both sides): at most APART_MAX_LINES rows set
+    off from all the rest by a gap of APART_GAP line heights across the whole width. Read before
+    (after) the columns. A column that merely runs on below the other has no such gap."""
+    bands: list[list[_Item]] = []
+    bottom = -math.inf
+    for item in sorted(section, key=lambda i: i.y0):
+        if bands and item.y0 - bottom < APART_GAP * line_height:
+            bands[-1].append(item)
         else:
-            edge = max(i.y1 for i in other)
-            apart = [i for i in side if i.y0 > edge]
-            rest = [i for i in side if i.y0 <= edge]
-            gap = min((i.y0 for i in apart), default=0) - max((i.y1 for i in rest), default=-math.inf)
-        if apart and rest and gap >= 2 * line_height:
-            return (apart, rest, other) if side is lefts else (apart, other, rest)
-    return [], lefts, rights
+            bands.append([item])
+        bottom = max(bottom, item.y1)
+    if len(bands) < 2:
+        return [], section, []
+    head = bands[0] if len(_rows(bands[0])) <= APART_MAX_LINES else []
+    tail = bands[-1] if len(_rows(bands[-1])) <= APART_MAX_LINES else []
+    body = [i for band in bands[1 if head else 0 : -1 if tail else None] for i in band]
+    if not body:
+        return [], section, []
+    return head, body, tail
 
 
 # ---- blocks and text ----------------------------------------------------------------------------
@@ -264,18 +302,54 @@ def _wrapped(row: list[_Item], following: list[_Item], right_edge: float) -> boo
     if len(row) != 1 or len(following) != 1:
         return False
     line, text, after = row[0], row[0].text.strip(), following[0].text.strip()
-    if len(text) < 8 or not after:
+    if not text or not after:
         return False
     char_width = line.width / len(text)
     if _cjk(text[-1]) or _cjk(after[0]):
-        needed = 2.0 * char_width
+        shortest, needed = WRAPPED_MIN_CJK, 2.0 * char_width
     else:
-        needed = (len(after.split()[0]) + 1.5) * char_width
+        shortest, needed = WRAPPED_MIN_LATIN, (len(after.split()[0]) + 1.5) * char_width
+    # Short rows are an address's, a list's or a form's, even when one of them is the widest.
+    if len(text) < shortest:
+        return False
     return right_edge - line.x1 < needed
+
+
+def _char_width(item: _Item) -> float | None:
+    text = item.text.strip()
+    return item.width / len(text) if len(text) >= 4 else None
+
+
+def _same_size(block: list[_Item], item: _Item) -> bool:
+    """The item is set in the block's type size, judged by the width of its characters (a box's
+    height varies by a quarter with ascenders and descenders; a heading's characters are wider)."""
+    widths = [w for w in map(_char_width, block) if w]
+    mine = _char_width(item)
+    if not widths or mine is None:
+        return True
+    theirs = statistics.median(widths)
+    return max(theirs, mine) <= BLOCK_CHAR_RATIO * min(theirs, mine)
+
+
+def _page_pitch(items: list[_Item]) -> float | None:
+    """The page's usual line pitch, in line heights: from each line to the nearest line below it
+    that it overlaps sideways by half, top to top, the median over the page."""
+    pitches = []
+    for item in items:
+        below = [
+            other.y0 - item.y0
+            for other in items
+            if other.y0 > item.y0 + 0.5 * item.height
+            and min(item.x1, other.x1) - max(item.x0, other.x0) >= 0.5 * min(item.width, other.width)
+        ]
+        if below:
+            pitches.append(min(below) / item.height)
+    return statistics.median(pitches) if pitches else None
 
 
 def _blocks(ordered: list[_Item]) -> list[list[list[_Item]]]:
     """The ordered items as blocks of rows."""
+    page_pitch = _page_pitch(ordered) if len(ordered) <= PITCH_MAX_LINES else None
     blocks: list[list[list[_Item]]] = []
     for item in ordered:
         if blocks:
@@ -288,21 +362,26 @@ def _blocks(ordered: list[_Item]) -> list[list[list[_Item]]]:
             rows = blocks[-1]
             top = min(i.y0 for i in row)
             bottom = max(i.y1 for i in row)
-            height = statistics.median([i.height for i in row])
+            height = statistics.median([i.height for r in rows for i in r])
             left = min(i.x0 for r in rows for i in r)
             right = max(i.x1 for r in rows for i in r)
             overlap = min(right, item.x1) - max(left, item.x0)
-            # Once a block has rows, its own line pitch tells a paragraph's next line from the
-            # first line of the next paragraph better than any fixed share of the line height.
+            # Line pitch tells a paragraph's next line from the next paragraph's first better than
+            # any fixed share of the line height: the block's own once it has rows, else the page's.
             pitches = [
                 min(i.y0 for i in b) - min(i.y0 for i in a) for a, b in zip(rows, rows[1:], strict=False)
             ]
-            pitch_ok = not pitches or item.y0 - top <= BLOCK_PITCH_RATIO * statistics.median(pitches)
+            if pitches:
+                pitch_ok = item.y0 - top <= BLOCK_PITCH_RATIO * statistics.median(pitches)
+            elif page_pitch:
+                pitch_ok = item.y0 - top <= BLOCK_PITCH_RATIO * page_pitch * height
+            else:
+                pitch_ok = item.y0 - bottom <= BLOCK_MAX_GAP * (height + item.height) / 2
             if (
                 item.y0 >= top + 0.5 * height
-                and item.y0 - bottom <= BLOCK_MAX_GAP * min(height, item.height)
                 and pitch_ok
                 and max(height, item.height) <= BLOCK_HEIGHT_RATIO * min(height, item.height)
+                and _same_size([i for r in rows for i in r], item)
                 and overlap >= 0.5 * item.width
             ):
                 blocks[-1].append([item])

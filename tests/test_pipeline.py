@@ -13,6 +13,7 @@ from ocrfarm.settings import Settings
 from tests.helpers import assert_reads
 from workers import models
 from workers.__main__ import build_engine
+from workers.loop import page_of
 from workers.pipeline import graph, orientation, runtime
 from workers.pipeline.crops import crop
 from workers.pipeline.recognition import Recognizer, RecognizerConfig, characters_of
@@ -134,10 +135,14 @@ def test_no_upright_line_of_a_printed_page_is_lost_to_the_classifier(ours, font,
 
 def test_a_page_turned_over_is_read_upright_and_in_reading_order(ours):
     page = cv2.rotate(render_page(PAGE_LINES[:5]), cv2.ROTATE_180)
-    lines = ours.recognize(page, angle_cls=True)
-    assert_reads([line.text for line in lines], PAGE_LINES[:5])
-    without = ours.recognize(page, angle_cls=False)
-    assert "committee" not in " ".join(line.text for line in without)
+    reading = ours.read(page, angle_cls=True)
+    assert reading.rotation == 180
+    # The reading order is the layout's, for the page turned upright (workers/loop.py's page_of).
+    ordered = page_of(reading, page.shape[1], page.shape[0], {"min_confidence": 0.5})["lines"]
+    assert_reads([line["text"] for line in ordered], PAGE_LINES[:5])
+    without = ours.read(page, angle_cls=False)
+    assert without.rotation == 0
+    assert "committee" not in " ".join(line.text for line in without.lines)
 
 
 def test_single_lines_turned_among_upright_ones_are_read(ours):

@@ -42,29 +42,40 @@ class OnnxEngine(Engine):
 
     def read(self, image: np.ndarray, *, angle_cls: bool = True, det_limit_side: int = 960) -> Reading:
         boxes = self.detector(image, det_limit_side)
-        # A page whose lines mostly stand on end is turned a quarter: its lines are cut out of the
-        # page turned clockwise, where they lie flat, either upright or upside down, which is the
-        # classifier's question. Its boxes stay those found in the page as sent.
+        frame, sent_boxes = image, boxes
+        # A page whose lines mostly stand on end is turned a quarter. It is read turned clockwise,
+        # where its lines lie flat, upright or upside down (the classifier's question, as for any
+        # page), and found again there: the detector, trained on lines lying flat, cuts standing
+        # lines into pieces more often. The boxes are given back in the page as sent.
         quarter = angle_cls and self.classifier is not None and orientation.quarter_turned(boxes)
         if quarter:
             frame = cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE)
-            crops = [crop(frame, orientation.quarter_box(box, image.shape[0])) for box in boxes]
-        else:
-            crops = [crop(image, box) for box in boxes]
+            boxes = self.detector(frame, det_limit_side)
+            sent_boxes = [orientation.unquarter_box(box, image.shape[0]) for box in boxes]
+        crops = [crop(frame, box) for box in boxes]
         readings = self.recognizer(crops)
         turned = [False] * len(crops)
         if angle_cls and self.classifier is not None and crops:
             nominated = [i for i, yes in enumerate(self.classifier.nominated(crops)) if yes]
-            second = self.recognizer([orientation.turned(crops[i]) for i in nominated])
-            for i, reading in zip(nominated, second, strict=True):
-                readings[i], turned[i] = orientation.choose(readings[i], reading)
+            self.reread_turned(crops, nominated, readings, turned)
+            if orientation.page_is_upside_down(turned):
+                # The page is upside down: its other lines are very likely so too, whatever the
+                # classifier made of them (it misses some); each is read turned as well.
+                rest = [i for i in range(len(crops)) if i not in set(nominated)]
+                self.reread_turned(crops, rest, readings, turned)
         lines = [
             Line(text, confidence, [[float(x), float(y)] for x, y in box])
-            for box, (text, confidence) in zip(boxes, readings, strict=True)
+            for box, (text, confidence) in zip(sent_boxes, readings, strict=True)
         ]
         # Most lines read better turned over: the page (or the quarter-turned frame) is upside down.
         rotation = (90 if quarter else 0) + (180 if orientation.page_is_upside_down(turned) else 0)
         return Reading(lines, rotation)
+
+    def reread_turned(self, crops, indices: list[int], readings: list, turned: list[bool]) -> None:
+        """Read crops `indices` turned over too; keep the more confident reading of each."""
+        second = self.recognizer([orientation.turned(crops[i]) for i in indices])
+        for i, reading in zip(indices, second, strict=True):
+            readings[i], turned[i] = orientation.choose(readings[i], reading)
 
     def describe(self) -> dict:
         return {"engine": self.name, "threads": self.threads, **self.models.describe()}

@@ -103,12 +103,10 @@ def quarter_turned(boxes: list[np.ndarray]) -> bool:
     return standing > lying
 
 
-def quarter_box(box: np.ndarray, page_height: int) -> np.ndarray:
-    """`box` (in a page `page_height` pixels high) in that page turned 90 degrees clockwise
-    (cv2.ROTATE_90_CLOCKWISE: pixel (x, y) goes to (height - 1 - y, x)), corners clockwise from its
-    top left there, so that crops.crop() cuts the line out lying flat."""
-    turned_points = np.stack([page_height - 1 - box[:, 1], box[:, 0]], axis=1).astype(np.float32)
-    # The same corner order as the detector's (detection.order_clockwise): top left has the least x + y.
-    ring = turned_points[np.argsort(np.arctan2(*(turned_points - turned_points.mean(axis=0)).T[::-1]))]
-    start = int(np.argmin(ring.sum(axis=1)))
-    return np.roll(ring, -start, axis=0)
+def unquarter_box(box: np.ndarray, page_height: int) -> np.ndarray:
+    """A box found in the page turned 90 degrees clockwise (cv2.ROTATE_90_CLOCKWISE: pixel (x, y)
+    of a page `page_height` high goes to (page_height - 1 - y, x)) in the page as sent, corners
+    clockwise from its top left there, as the detector orders them (detection.order_clockwise)."""
+    points = np.stack([box[:, 1], page_height - 1 - box[:, 0]], axis=1).astype(np.float32)
+    ring = points[np.argsort(np.arctan2(*(points - points.mean(axis=0)).T[::-1]))]
+    return np.roll(ring, -int(np.argmin(ring.sum(axis=1))), axis=0)
