@@ -99,6 +99,24 @@ CARD = {
     },
 }
 
+ROTATION = {
+    "type": "integer",
+    "enum": [0, 90, 180, 270],
+    "description": "degrees clockwise the page was turned to be read upright; boxes stay in the page as sent",
+}
+
+BLOCK = {
+    "type": "object",
+    "required": ["box", "lines", "text"],
+    "description": "lines that belong together (a paragraph, a heading, a receipt's rows), in reading order",
+    "properties": {
+        "box": LINE["properties"]["box"],
+        "lines": {"type": "array", "items": LINE},
+        "text": {"type": "string"},
+        "page": {"type": "integer", "minimum": 1},
+    },
+}
+
 
 def options_fields(model_sets: tuple[str, ...]) -> dict:
     """The per-request options, with the bounds their settings declare; `model` may name only the
@@ -141,6 +159,7 @@ JOB = {
         "filename": {"type": "string"},
         "text": {"type": "string"},
         "lines": {"type": "array", "items": LINE},
+        "blocks": {"type": "array", "items": BLOCK},
         "pages": {
             "type": "array",
             "items": {
@@ -151,6 +170,8 @@ JOB = {
                     "width": {"type": "integer"},
                     "height": {"type": "integer"},
                     "lines": {"type": "array", "items": LINE},
+                    "blocks": {"type": "array", "items": BLOCK},
+                    "rotation": ROTATION,
                     "text": {"type": "string"},
                     "source": {"type": "string", "enum": ["ocr", "text_layer"]},
                 },
@@ -160,7 +181,7 @@ JOB = {
         "text_layer_pages": {"type": "array", "items": {"type": "integer"}},
         "image": {
             "type": "object",
-            "properties": {"width": {"type": "integer"}, "height": {"type": "integer"}},
+            "properties": {"width": {"type": "integer"}, "height": {"type": "integer"}, "rotation": ROTATION},
         },
         "cards": {"type": "array", "items": CARD, "description": "kind=idcard: the card on each page read"},
         "timings": {"type": "object", "additionalProperties": {"type": "number"}},
