@@ -195,13 +195,13 @@ class Worker:
             pages, ocr_s, cards, not_cards = [], 0.0, [], []
 
             def recognize(picture):
-                lines = engine_thread.recognize(
+                lines = engine_thread.read(
                     picture,
                     self.settings.job_timeout,
                     on_wait=self.beat,
                     angle_cls=options["angle_cls"],
                     det_limit_side=options["det_limit_side"],
-                )
+                ).lines
                 return [line.to_json() for line in lines if line.confidence >= options["min_confidence"]]
 
             for number, image in enumerate(documents.pages(data, limits, info, password), start=1):
