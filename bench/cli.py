@@ -23,6 +23,8 @@ EPILOG = """sections (--only takes a comma-separated list; default all, in this 
   dropfolder  files renamed into <spool>/inbox/ until their outbox/<stem>.json: images/s
   memory      resident memory per worker over 2,000 jobs, for ppocrv3 and ppocrv4
   queue       Spool.claim() with 100 to 10,000 jobs pending
+  redis       the shared queue: RedisQueue.claim() with 10,000 pending (goal 1,000/s); the farm on Redis
+              against the farm on the spool, alternating rounds (goal 95 %)
   baseline    the seeds' designs: a model built per request; the 10 ms file handshake
 limit, http and dropfolder run in alternating rounds (limit, HTTP, drop folder, limit, ...) on the same
 images, so that all three see the same machine.

@@ -31,7 +31,18 @@ from bench.images import MEMORY_MIX_EXCLUDES, BenchImage, build_set, pass_order,
 from bench.stats import percentile, summary
 from harness import farm as farmctl
 
-SECTIONS = ("accuracy", "limit", "latency", "idle", "http", "dropfolder", "memory", "queue", "baseline")
+SECTIONS = (
+    "accuracy",
+    "limit",
+    "latency",
+    "idle",
+    "http",
+    "dropfolder",
+    "memory",
+    "queue",
+    "redis",
+    "baseline",
+)
 FARM_SECTIONS = ("latency", "idle", "http", "dropfolder")
 # Workers must not be recycled in the middle of a throughput or memory measurement: recycling is
 # costed separately (model load time / jobs per worker), from figures measured here.
@@ -187,6 +198,8 @@ class Bench:
                 self.section("memory", self.memory)
             if "queue" in self.sections:
                 self.section("queue", self.queue)
+            if "redis" in self.sections:
+                self.section("redis", self.redis)
             if "baseline" in self.sections:
                 self.section("baseline", self.baseline)
         finally:
@@ -726,6 +739,24 @@ class Bench:
         return queue_scale.measure(
             self.work / "queue", self.counts.queue_depths, self.counts.queue_claims, log
         )
+
+    # ---- 7b. the shared queue (Redis) ------------------------------------------------------------
+
+    def redis(self) -> dict:
+        from bench import redis_bench
+
+        depth = max(self.counts.queue_depths)
+        return {
+            "claims": redis_bench.claims(self.work / "redis-claims", depth, self.counts.queue_claims, log),
+            "throughput": redis_bench.throughput(
+                self.work / "redis-farms",
+                self.farm,
+                self.jobs(1),
+                max(2, self.counts.rounds),
+                self.workers,
+                log,
+            ),
+        }
 
     # ---- 8. baselines -----------------------------------------------------------------------
 

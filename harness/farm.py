@@ -145,8 +145,20 @@ class FarmProcess:
 
     def workers_ready(self) -> bool:
         """Every worker process has loaded its engine and written its heartbeat."""
+        if "OCRFARM_QUEUE" in self.settings:
+            # A shared queue keeps the heartbeats in Redis, with every host's: this farm's are
+            # those of its own processes.
+            return set(self.worker_pids().values()) >= set(self.ctl_worker_pids())
         beats = {p.name for p in (self.spool / "heartbeats").glob("*")}
         return all(name.split(":")[1] in beats for name in self.states() if name.startswith("worker:"))
+
+    def ctl_worker_pids(self) -> list[int]:
+        pids = []
+        for line in self.ctl("status").splitlines():
+            parts = line.split()
+            if parts and parts[0].startswith("worker:") and "pid" in parts:
+                pids.append(int(parts[parts.index("pid") + 1].rstrip(",")))
+        return pids
 
     def ctl(self, *args: str) -> str:
         """supervisorctl on this farm's supervisord, e.g. ctl("restart", "web"); its output."""
@@ -171,7 +183,8 @@ class FarmProcess:
             check=True,
         ).stdout
         values = (shlex.split(line.removeprefix("export "))[0] for line in exports.splitlines())
-        return {**dict(value.split("=", 1) for value in values), **self.env}
+        # The include of supervisord.conf names a file by it (`ocrfarm run` sets it the same way).
+        return {"OCRFARM_LOCAL_REDIS": "none", **dict(value.split("=", 1) for value in values), **self.env}
 
     def states(self) -> dict[str, str]:
         """Program name -> supervisord state, e.g. {"web": "RUNNING", "worker:worker-01": "RUNNING"}."""
@@ -188,6 +201,15 @@ class FarmProcess:
     def worker_pids(self) -> dict[str, int]:
         """Worker name -> pid, from the heartbeats (a recycled worker writes its new pid there)."""
         out = {}
+        if "OCRFARM_QUEUE" in self.settings:
+            import redis
+
+            ours = set(self.pids())
+            infos = redis.Redis.from_url(self.settings["OCRFARM_QUEUE"]).hvals("ocrfarm:workers")
+            for info in map(json.loads, infos):
+                if info.get("pid") in ours:
+                    out[info["worker"]] = info["pid"]
+            return out
         for path in sorted((self.spool / "heartbeats").glob("*")):
             try:
                 out[path.name] = json.loads(path.read_bytes())["pid"]

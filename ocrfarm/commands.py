@@ -19,6 +19,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ocrfarm.settings import WEB, describe, load_or_exit
 
@@ -41,11 +42,31 @@ def usage() -> str:
     return "\n".join(lines)
 
 
-def supervisor_env(settings) -> dict[str, str]:
-    """What supervisord.conf reads: the checked settings and the stop waits derived from them."""
+def supervisor_env(settings, local_redis: int | None = None) -> dict[str, str]:
+    """What supervisord.conf reads: the checked settings and the stop waits derived from them, and
+    whether it runs a redis-server of its own (on port `local_redis`)."""
     env = {**os.environ, **settings.exports()}
     env.update({f"OCRFARM_STOPWAIT_{name}": str(seconds) for name, seconds in settings.stop_waits.items()})
+    env["OCRFARM_LOCAL_REDIS"] = "none" if local_redis is None else "redis"
+    env["OCRFARM_REDIS_PORT"] = str(local_redis or 6379)
     return env
+
+
+# `ocrfarm run --with-redis` without OCRFARM_QUEUE.
+LOCAL_QUEUE = "redis://127.0.0.1:6379/0"
+
+
+def local_redis_port(settings) -> int:
+    """The port of the redis-server `--with-redis` runs: OCRFARM_QUEUE's, which must be this machine."""
+    parts = urlsplit(settings.queue)
+    if parts.hostname not in ("127.0.0.1", "localhost"):
+        print(
+            f"ocrfarm run: --with-redis runs Redis on this machine, and OCRFARM_QUEUE={settings.queue} "
+            "names another; unset it or give redis://127.0.0.1:<port>/<db>",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    return parts.port or 6379
 
 
 def ctl(argv: list[str]) -> int:
@@ -63,20 +84,34 @@ def ctl(argv: list[str]) -> int:
 
 def run_farm(argv: list[str]) -> int:
     """Start supervisord in the foreground with the settings checked and exported for its programs."""
-    if argv:
+    with_redis = argv == ["--with-redis"]
+    if argv and not with_redis:
         print(
-            "usage: ocrfarm run\n\n"
+            "usage: ocrfarm run [--with-redis]\n\n"
             + COMMANDS["run"]
-            + ".\nEvery OCRFARM_* setting applies; `ocrfarm settings` "
+            + ".\n--with-redis also runs a redis-server of the farm's own (every write fsynced), on the "
+            f"port of OCRFARM_QUEUE (default {LOCAL_QUEUE}), its files in <spool>/redis/: a one-box "
+            "trial of the shared queue.\nEvery OCRFARM_* setting applies; `ocrfarm settings` "
             "shows them, and `ocrfarm serve|worker|intake --help` which each program reads.",
             file=sys.stderr if argv[0] not in ("-h", "--help") else sys.stdout,
         )
         return 0 if argv[0] in ("-h", "--help") else 2
-    settings = load_or_exit("")
+    environ = {**os.environ}
+    if with_redis:
+        environ.setdefault("OCRFARM_QUEUE", LOCAL_QUEUE)
+    settings = load_or_exit("", environ)
+    local_redis = local_redis_port(settings) if with_redis else None
+    if local_redis is not None:
+        if shutil.which("redis-server") is None:
+            print(
+                "ocrfarm run: redis-server is missing (scripts/system-packages installs it)", file=sys.stderr
+            )
+            return 2
+        (settings.spool / "redis").mkdir(parents=True, exist_ok=True)
     (settings.spool / "run").mkdir(parents=True, exist_ok=True)
     # Counters start from zero with each start of the farm (prometheus_client's multiprocess files).
     shutil.rmtree(settings.spool / "metrics", ignore_errors=True)
-    env = supervisor_env(settings)
+    env = supervisor_env(settings, local_redis)
     # supervisord's programs are `ocrfarm serve|worker|intake`, found beside this interpreter...
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     # ...and, started from a checkout, they run that checkout's code.
@@ -85,7 +120,7 @@ def run_farm(argv: list[str]) -> int:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(checkout), env.get("PYTHONPATH")]))
     print(
         f"ocrfarm: serving http://{settings.host}:{settings.port}/ with {settings.workers} workers, "
-        f"spool {settings.spool}",
+        f"spool {settings.spool}" + (f", queue {settings.queue}" if settings.queue else ""),
         flush=True,
     )
     supervisord = [sys.executable, "-m", "supervisor.supervisord", "--configuration", str(SUPERVISORD_CONF)]

@@ -16,3 +16,15 @@ class ImageError(OcrFarmError):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class QueueFull(OcrFarmError):
+    """The queue holds as many jobs (or bytes) as its limit allows; the upload waits at the client."""
+
+
+class QueueUnavailable(OcrFarmError):
+    """The queue cannot be reached (Redis is down or unreachable): the farm's trouble, not the job's."""
+
+
+class LeaseLost(OcrFarmError):
+    """The worker's lease on a job ran out and another worker has it: its commit is refused."""

@@ -53,6 +53,23 @@ class _Path(Kind):
         return Path(raw).expanduser().resolve()
 
 
+class RedisUrl(Kind):
+    want = "a Redis URL, redis://host:port/db"
+
+    def parse(self, raw: str) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(raw)
+        try:
+            parts.port  # noqa: B018 - raises on a port that is not a number
+        except ValueError:
+            raise Invalid(self.want) from None
+        path = parts.path.lstrip("/")
+        if parts.scheme != "redis" or not parts.hostname or (path and not path.isdigit()):
+            raise Invalid(self.want)
+        return raw
+
+
 class _Boolean(Kind):
     want = "true or false"
 

@@ -81,6 +81,22 @@ SETTINGS: tuple[Setting, ...] = (
         "the spool directory; keep it on a local disk",
         shown="`spool/` in the checkout",
     ),
+    # Unset, the spool is the queue; set, the spool still holds this host's drop folder and metrics.
+    S(
+        "queue",
+        kinds.RedisUrl(),
+        None,
+        'the shared queue of a farm on several hosts, `redis://host:port/db` ("Running on several hosts"); unset, the spool is the queue',
+        shown="— (the spool)",
+    ),
+    # Running workers renew it every few seconds, so it only has to outlast a pause.
+    S(
+        "lease",
+        kinds.Number(1, 86400),
+        30.0,
+        "Redis only: seconds after which a claimed job whose worker stopped renewing it is taken by another; shorter than `OCRFARM_JOB_TIMEOUT`",
+        read_by=(WORKER,),
+    ),
     S("host", kinds.TEXT, "127.0.0.1", "address the web front binds", read_by=(WEB,)),
     S("port", kinds.Integer(1, 65535), 8080, "port of the web front", read_by=(WEB,)),
     # One engine per process: PaddleOCR objects are not thread-safe (PaddleOCR #9056), so
@@ -191,7 +207,30 @@ SETTINGS: tuple[Setting, ...] = (
         "seconds `POST /v1/ocr` waits before answering 202 with the job's URL",
         read_by=(WEB,),
     ),
-    S("max_queue", kinds.Integer(1, 10**7), 1000, "queued jobs beyond which uploads get 503", read_by=(WEB,)),
+    S(
+        "max_queue",
+        kinds.Integer(1, 10**7),
+        1000,
+        "queued jobs beyond which uploads get 503",
+        read_by=(WEB, INTAKE),
+    ),
+    # Uploads are kept in Redis's memory with their job.
+    S(
+        "max_queue_mb",
+        kinds.Number(1, 10**7),
+        1024.0,
+        "Redis only: megabytes of queued uploads beyond which uploads get 503",
+        read_by=(WEB, INTAKE),
+    ),
+    # A waiting request is a greenlet (gevent); the cap keeps room below worker_connections for
+    # health checks and the 202s.
+    S(
+        "max_waiting",
+        kinds.Integer(0, 100000),
+        400,
+        "requests one web process lets wait for their result; past it `POST /v1/ocr` answers 202 with the job's URL at once",
+        read_by=(WEB,),
+    ),
     S(
         "api_token",
         kinds.TEXT,
@@ -260,7 +299,7 @@ SETTINGS: tuple[Setting, ...] = (
         kinds.Number(0.001, 36500),
         7.0,
         "results (and the uploads kept beside them) are deleted after this",
-        read_by=(WORKER,),
+        read_by=FARM,
     ),
     # A writer that died mid-write leaves one.
     S(
@@ -275,7 +314,7 @@ SETTINGS: tuple[Setting, ...] = (
         "web_threads",
         kinds.Integer(1, 1000),
         16,
-        "threads per gunicorn process (each waiting request holds one)",
+        "no longer used: the front runs gevent, where a waiting request holds no thread (still accepted)",
         read_by=(WEB,),
     ),
     # So tests can catch a job mid-run.
@@ -345,6 +384,11 @@ class Settings:
 
     def _check(self) -> None:
         """Rules that tie settings together; each alone was checked when it was read."""
+        if self.queue is not None and self.lease >= self.job_timeout:
+            raise ConfigurationError(
+                f"{PREFIX}LEASE ({self.lease:g} s) must be shorter than {PREFIX}JOB_TIMEOUT "
+                f"({self.job_timeout:g} s): a running job's lease is renewed while it runs"
+            )
         paddle_format = [name for name in self.model_sets if weights_format(name, self.det_model) != "onnx"]
         if self.engine_chosen and self.engine == "onnx" and paddle_format:
             raise ConfigurationError(
@@ -386,6 +430,16 @@ class Settings:
             "force_ocr": self.force_ocr,
             "model": self.models,
         }
+
+    @property
+    def max_queue_bytes(self) -> int:
+        return int(self.max_queue_mb * 1024 * 1024)
+
+    @property
+    def web_connections(self) -> int:
+        """gunicorn's worker_connections: every waiting request, plus room for health checks and
+        the 202s of requests past the waiting capacity."""
+        return self.max_waiting + 100
 
     @property
     def max_upload_bytes(self) -> int:

@@ -1,4 +1,4 @@
-"""The web front: a Flask app factory. It spools uploads and waits for results; it never runs OCR.
+"""The web front: a Flask app factory. It queues uploads and waits for results; it never runs OCR.
 
 Served by gunicorn (see server/gunicorn_conf.py); `create_app()` reads the OCRFARM_* settings once.
 """
@@ -8,8 +8,8 @@ from __future__ import annotations
 from flask import Flask
 
 from ocrfarm import logs, metrics
+from ocrfarm.queue import open_queue
 from ocrfarm.settings import Settings
-from ocrfarm.spool import Spool
 from server import errors
 from server.waiter import ResultWaiter
 
@@ -18,13 +18,13 @@ FORM_OVERHEAD = 64 * 1024
 
 
 class Front:
-    """What the routes need, built once per app: settings, the spool, the result waiter."""
+    """What the routes need, built once per app: settings, the queue, the result waiter."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.spool = Spool.from_settings(settings, on_close=metrics.finished)
-        metrics.init(self.spool.metrics_dir)
-        self.waiter = ResultWaiter(self.spool, settings.poll_interval, settings.inotify)
+        self.queue = open_queue(settings, on_close=metrics.finished)
+        metrics.init(self.queue.metrics_dir)
+        self.waiter = ResultWaiter(self.queue, settings.poll_interval, settings.max_waiting)
 
 
 def create_app(settings: Settings | None = None) -> Flask:

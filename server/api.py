@@ -1,24 +1,26 @@
-"""The HTTP API. Routes check the request, hand it to the spool, and shape what comes back.
+"""The HTTP API. Routes check the request, hand it to the queue, and shape what comes back.
 
 Nothing a client sends is used as a path: job ids are checked against their exact shape first, and
-uploads are stored under names the spool makes.
+uploads are stored under names the queue makes.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hmac
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from ocrfarm import documents, hocr, metrics, options, searchable
 from ocrfarm.durable import no_room
-from ocrfarm.exceptions import ImageError
-from ocrfarm.spool import SOURCE_HTTP, Job, State, valid_job_id
+from ocrfarm.exceptions import ImageError, QueueFull, QueueUnavailable
+from ocrfarm.jobs import SOURCE_HTTP, Job, State, valid_job_id
 from server import annotate
 from server import openapi as openapi_document
 from server.errors import ApiError, from_image_error
+from server.offload import offload
 
 bp = Blueprint("api", __name__)
 
@@ -90,14 +92,14 @@ def get_job(job_id: str):
 @bp.delete("/v1/jobs/<job_id>")
 def cancel_job(job_id: str):
     _known(job_id)
-    outcome = farm().spool.cancel(job_id)
+    outcome = farm().queue.cancel(job_id)
     if outcome == "running":
         raise ApiError(409, "job_running", "the job is already running and cannot be cancelled")
     if outcome == "finished":
         raise ApiError(409, "job_finished", "the job has already finished")
     if outcome == "unknown":
         raise ApiError(404, "not_found", f"no job with id {job_id!r}")
-    return jsonify(_view(farm().spool.result(job_id)))
+    return jsonify(_view(farm().queue.result(job_id)))
 
 
 @bp.get("/v1/jobs/<job_id>/pages/<int:number>")
@@ -121,20 +123,24 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    """Ready when at least one worker has loaded its model and shown a recent heartbeat."""
-    spool, settings = farm().spool, farm().settings
-    workers = spool.live_workers(settings.heartbeat_max_age)
-    oldest = spool.oldest_age()
-    body = {
-        "ready": bool(workers),
-        "workers": len(workers),
-        "queue_depth": spool.depth(),
-        "oldest_job_age_s": None if oldest is None else round(oldest, 3),
-        # Uploads get 507 when this runs out; workers then wait for room.
-        "disk_free_bytes": spool.free_bytes(),
-        # What the `model` option may name; the first is the default.
-        "models": list(settings.model_sets),
-    }
+    """Ready when at least one worker has loaded its model and shown a recent heartbeat (with a
+    shared queue: a worker on any host), and the queue answers."""
+    queue, settings = farm().queue, farm().settings
+    try:
+        workers = queue.live_workers(settings.heartbeat_max_age)
+        oldest = queue.oldest_age()
+        body = {
+            "ready": bool(workers),
+            "queue": queue.kind,
+            "workers": len(workers),
+            "queue_depth": queue.depth(),
+            "oldest_job_age_s": None if oldest is None else round(oldest, 3),
+            **queue.room(),
+            # What the `model` option may name; the first is the default.
+            "models": list(settings.model_sets),
+        }
+    except QueueUnavailable as exc:
+        return jsonify({"ready": False, "queue": queue.kind, "error": str(exc)}), 503
     return jsonify(body), 200 if workers else 503
 
 
@@ -251,14 +257,6 @@ def _b64decode(value, what: str) -> bytes:
 
 def _submit(data: bytes, filename: str, job_options: dict) -> Job:
     settings = farm().settings
-    if farm().spool.depth() >= settings.max_queue:
-        # Nothing accepted so far is put at risk by a flood: new work waits at the client.
-        raise ApiError(
-            503,
-            "busy",
-            f"{settings.max_queue} jobs are already waiting; try again shortly",
-            headers={"Retry-After": "5"},
-        )
     if len(data) > settings.max_upload_bytes:
         raise ApiError(
             413, "too_large", f"the file is {len(data)} bytes; the limit is {settings.max_upload_bytes}"
@@ -268,7 +266,21 @@ def _submit(data: bytes, filename: str, job_options: dict) -> Job:
     except ImageError as exc:
         raise from_image_error(exc) from None
     try:
-        job = farm().spool.submit(data, source=SOURCE_HTTP, filename=filename, options=job_options)
+        queue = farm().queue
+        # The spool's fsyncs go to a thread; Redis's network calls already yield to the event loop
+        # (and its pooled connections must stay with the loop's thread).
+        submit = functools.partial(offload, queue.submit) if queue.kind == "spool" else queue.submit
+        job = submit(data, source=SOURCE_HTTP, filename=filename, options=job_options)
+    except QueueFull as exc:
+        # Nothing accepted so far is put at risk by a flood: new work waits at the client.
+        raise ApiError(503, "busy", f"{exc}; try again shortly", headers={"Retry-After": "5"}) from None
+    except QueueUnavailable as exc:
+        raise ApiError(
+            503,
+            "queue_unavailable",
+            f"the farm's queue cannot be reached ({exc}); nothing was accepted, try again shortly",
+            headers={"Retry-After": "5"},
+        ) from None
     except OSError as exc:
         if no_room(exc):
             raise ApiError(507, "insufficient_storage", "the spool's disk is full; try again later") from None
@@ -286,17 +298,17 @@ def _format() -> str:
 
 def _known(job_id: str) -> dict:
     # Ids are checked before they go near the spool.
-    record = farm().spool.status(job_id) if valid_job_id(job_id) else None
+    record = farm().queue.status(job_id) if valid_job_id(job_id) else None
     if record is None:
         raise ApiError(404, "not_found", f"no job with id {job_id!r}")
     return record
 
 
 def _document(job_id: str) -> bytes:
-    path = farm().spool.input_path(job_id)
-    if path is None:
+    data = farm().queue.input_bytes(job_id)
+    if data is None:
         raise ApiError(404, "not_found", "the job's document is no longer kept")
-    return path.read_bytes()
+    return data
 
 
 def _password(record: dict) -> str | None:
@@ -321,12 +333,12 @@ def _answer(job_id: str, record: dict | None, fmt: str):
         return _respond(job_id, record, fmt)
     finally:
         if record is not None and record.get("options", {}).get(options.ANSWER_ONCE):
-            farm().spool.forget(job_id)
+            farm().queue.forget(job_id)
 
 
 def _respond(job_id: str, record: dict | None, fmt: str):
     if record is None:
-        pending = farm().spool.status(job_id) or {"id": job_id, "status": State.QUEUED}
+        pending = farm().queue.status(job_id) or {"id": job_id, "status": State.QUEUED}
         response = jsonify(_view(pending))
         response.status_code = 202
         response.headers["Location"] = url_for("api.get_job", job_id=job_id)

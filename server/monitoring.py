@@ -16,19 +16,19 @@ class SpoolCollector:
     def collect(self):
         from prometheus_client.core import GaugeMetricFamily
 
-        spool, settings = self.farm.spool, self.farm.settings
-        yield GaugeMetricFamily("ocrfarm_queue_depth", "Jobs waiting or running", value=spool.depth())
-        oldest = spool.oldest_age()
+        queue, settings = self.farm.queue, self.farm.settings
+        yield GaugeMetricFamily("ocrfarm_queue_depth", "Jobs waiting or running", value=queue.depth())
+        oldest = queue.oldest_age()
         yield GaugeMetricFamily(
             "ocrfarm_oldest_job_age_seconds", "Age of the oldest job in the queue", value=oldest or 0.0
         )
         yield GaugeMetricFamily(
             "ocrfarm_workers_live",
             "Workers with a fresh heartbeat",
-            value=len(spool.live_workers(settings.heartbeat_max_age)),
+            value=len(queue.live_workers(settings.heartbeat_max_age)),
         )
         yield GaugeMetricFamily(
-            "ocrfarm_spool_disk_free_bytes", "Free space on the spool's disk", value=spool.free_bytes()
+            "ocrfarm_spool_disk_free_bytes", "Free space on the spool's disk", value=queue.free_bytes()
         )
 
 
@@ -38,6 +38,6 @@ def scrape():
 
     farm = current_app.extensions["ocrfarm"]
     registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry, path=str(farm.spool.metrics_dir))
+    multiprocess.MultiProcessCollector(registry, path=str(farm.queue.metrics_dir))
     registry.register(SpoolCollector(farm))
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

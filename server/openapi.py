@@ -275,7 +275,7 @@ def _errors(*statuses: int) -> dict:
         415: "not a supported type of file",
         422: "the document was accepted and failed, or (format=pdf) its searchable PDF could not be made "
         "(for kind=idcard: not_an_id_card names the fields not found); the body also says which job",
-        503: "the queue is full; try again after Retry-After seconds",
+        503: "the queue is full (busy), or the shared queue cannot be reached (queue_unavailable); try again after Retry-After seconds",
         507: "the spool's disk is full",
     }
     out = {}
@@ -492,9 +492,15 @@ def document(model_sets: tuple[str, ...] = ("ppocrv3",)) -> dict:
                         str(status): _json(
                             {
                                 "type": "object",
-                                "required": ["ready", "workers", "queue_depth"],
+                                # A 503 for an unreachable queue has only ready, queue and error.
+                                "required": ["ready", "workers", "queue_depth"]
+                                if status == 200
+                                else ["ready"],
                                 "properties": {
                                     "ready": {"type": "boolean"},
+                                    "queue": {"enum": ["spool", "redis"]},
+                                    "queue_bytes_free": {"type": "integer"},
+                                    "error": {"type": "string"},
                                     "workers": {"type": "integer"},
                                     "queue_depth": {"type": "integer"},
                                     "oldest_job_age_s": {"type": "number", "nullable": True},

@@ -29,7 +29,7 @@ def test_submitted_job_is_claimed_once_and_finished(spool):
 
     claim = spool.claim("w1")
     assert claim is not None and claim.job.id == job.id
-    assert claim.job.read_input() == b"image bytes"
+    assert claim.read_input() == b"image bytes"
     assert spool.status(job.id)["status"] == "running"
     # A second worker finds nothing to do while the first holds the job.
     assert spool.claim("w2") is None

@@ -14,8 +14,8 @@ from typing import NoReturn
 
 from ocrfarm import logs, metrics
 from ocrfarm.exceptions import ConfigurationError
+from ocrfarm.queue import open_queue
 from ocrfarm.settings import WORKER, Settings, describe, load_or_exit
-from ocrfarm.spool import Spool
 from workers.loop import EXIT_BOOT_ERROR, EXIT_STUCK, Worker
 
 log = logging.getLogger("workers")
@@ -76,9 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigurationError as exc:
         log.error("worker %s cannot start: %s", name, exc)
         return EXIT_BOOT_ERROR
-    spool = Spool.from_settings(settings, on_close=metrics.finished)
-    metrics.init(spool.metrics_dir)
-    worker = Worker(spool, engines, settings, name)
+    queue = open_queue(settings, on_close=metrics.finished)
+    metrics.init(queue.metrics_dir)
+    worker = Worker(queue, engines, settings, name)
     worker.install_signal_handlers()
     return worker.work(burst=args.burst)
 

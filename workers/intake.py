@@ -1,8 +1,10 @@
 """The drop folder's intake: queue each file dropped into spool/inbox/ once it is complete.
 
-`ocrfarm intake` (or `python -m workers.intake`), one process under supervisord. It only decides *when* a file is ready;
-the spool moves it into a job (atomically, so a file becomes exactly one job) and the workers run it
-like any upload. What a file must show before it is taken, from what drop folders meet in practice
+`ocrfarm intake` (or `python -m workers.intake`), one process under supervisord. It only decides
+*when* a file is ready; the queue moves it into a job (atomically, so a file becomes exactly one job)
+and the workers run it like any upload. With a shared queue (Redis) the intake also hands each result
+back to this host's drop folder (the queue's deliver_dropped()), since the worker that ran it may be
+on another host. What a file must show before it is taken, from what drop folders meet in practice
 (scanners over FTP, SMB copies, rsync):
 
 - no change in size or modification time for the quiet period (OCRFARM_QUIET_PERIOD), or an
@@ -31,11 +33,11 @@ import time
 from pathlib import Path
 
 from ocrfarm import documents, logs, metrics
-from ocrfarm.durable import no_room
 from ocrfarm.exceptions import ImageError
 from ocrfarm.options import IDCARD, KIND
+from ocrfarm.queue import JobQueue, open_queue
 from ocrfarm.settings import INTAKE, Settings, describe, load_or_exit
-from ocrfarm.spool import Spool
+from ocrfarm.trouble import TroubleWait
 from workers.stopping import StopFlag
 
 log = logging.getLogger("workers.intake")
@@ -63,24 +65,26 @@ class Sighting:
 
 
 class Intake:
-    def __init__(self, spool: Spool, settings: Settings, clock=time.monotonic):
-        self.spool = spool
+    def __init__(self, queue: JobQueue, settings: Settings, clock=time.monotonic):
+        self.queue = queue
+        self.inbox = queue.inbox
         self.settings = settings
         self.clock = clock
         self.stopping = StopFlag()
-        self.watch = spool.watch_inbox(settings.inotify, extra_fds=(self.stopping.wake_fd,))
+        self.watch = queue.watch_inbox(settings.inotify, extra_fds=(self.stopping.wake_fd,))
         self.seen: dict[Path, Sighting] = {}
         self.renamed_in: set[Path] = set()
         self.reported: set[Path] = set()
-        self.no_room_logged = float("-inf")
+        # A full disk or an unreachable queue: the file waits in the inbox, nothing is lost.
+        self.trouble = TroubleWait(log, "intake", clock=clock)
 
     def run(self) -> int:
-        recovered = self.spool.recover_dropped()
+        recovered = self.queue.recover_dropped()
         if recovered:
             log.info("intake queued %d dropped files taken before a restart", recovered)
         log.info(
             "intake watching %s (%s), quiet period %gs, full rescan every %gs",
-            self.spool.inbox,
+            self.inbox,
             self.watch.mode,
             self.settings.quiet_period,
             self.rescan_every,
@@ -102,6 +106,9 @@ class Intake:
         return self.settings.rescan_interval if self.watch.mode == "inotify" else self.settings.poll_interval
 
     def sleep_time(self) -> float:
+        if self.queue.awaiting_delivery():
+            # Results of this host's files come back from other hosts (a shared queue).
+            return min(self.settings.poll_interval, self.rescan_every)
         if not self.seen:
             return self.rescan_every
         # Something is settling: look again when the first one is due, or at the next poll.
@@ -114,6 +121,7 @@ class Intake:
         now = self.clock()
         present = set()
         queued = 0
+        self.deliver()
         for path, st in self.walk():
             present.add(path)
             sighting = self.seen.get(path)
@@ -132,7 +140,7 @@ class Intake:
 
     def walk(self):
         """Regular files under the inbox, never through a symlink; reports what it will not touch."""
-        folders = [self.spool.inbox]
+        folders = [self.inbox]
         while folders:
             folder = folders.pop()
             try:
@@ -170,7 +178,7 @@ class Intake:
         )
         log.warning(
             "intake leaves %s alone: a %s, not a regular file (never followed or opened)",
-            path.relative_to(self.spool.inbox),
+            path.relative_to(self.inbox),
             kind,
         )
 
@@ -182,16 +190,11 @@ class Intake:
             log.debug("intake: %s not ready yet (%s)", path, problem)
             return 0
         try:
-            job = self.spool.accept_dropped(path, self.options_for(path))
-        except OSError as exc:
-            if not no_room(exc):
+            job = self.queue.accept_dropped(path, self.options_for(path))
+        except Exception as exc:
+            if not self.trouble.note(exc, f"{path} and the files after it wait in the inbox"):
                 raise
             # The file stays in the inbox, untouched; it is tried again after another quiet period.
-            if now - self.no_room_logged >= 60:
-                log.error(
-                    "intake: no room on the spool's disk to queue %s (%s); files wait in the inbox", path, exc
-                )
-                self.no_room_logged = now
             sighting.changed = now
             self.renamed_in.discard(path)
             return 0
@@ -212,8 +215,17 @@ class Intake:
 
     def options_for(self, path: Path) -> dict:
         """What a dropped file's job reads: files under inbox/idcard/ are identity cards (issue 14)."""
-        parts = path.relative_to(self.spool.inbox).parts
+        parts = path.relative_to(self.inbox).parts
         return {KIND: IDCARD} if len(parts) > 1 and parts[0] == IDCARD_FOLDER else {}
+
+    def deliver(self) -> int:
+        """Results of this host's dropped files that came back (a shared queue only)."""
+        try:
+            return self.queue.deliver_dropped()
+        except Exception as exc:
+            if not self.trouble.note(exc, "results wait in the queue"):
+                raise
+            return 0
 
     def incomplete(self, path: Path) -> str | None:
         """Why the file does not look like a whole image yet; None if it does."""
@@ -245,9 +257,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.parse_args(argv)
     settings = load_or_exit(INTAKE)
     logs.setup(settings.log_level)
-    spool = Spool.from_settings(settings, on_close=metrics.finished)
-    metrics.init(spool.metrics_dir)
-    intake = Intake(spool, settings)
+    queue = open_queue(settings, on_close=metrics.finished)
+    metrics.init(queue.metrics_dir)
+    intake = Intake(queue, settings)
     intake.stopping.install()
     return intake.run()
 

@@ -21,13 +21,14 @@ from concurrent.futures import TimeoutError as FutureTimeout
 import numpy as np
 
 from ocrfarm import documents, layout, searchable
-from ocrfarm.durable import no_room
-from ocrfarm.exceptions import ImageError
+from ocrfarm.exceptions import ImageError, LeaseLost
 from ocrfarm.idcard.fields import NotAnIdCard
 from ocrfarm.idcard.reading import card_in, read_card
+from ocrfarm.jobs import SOURCE_INBOX
 from ocrfarm.options import IDCARD, KIND
+from ocrfarm.queue import Claim, JobQueue
 from ocrfarm.settings import Settings
-from ocrfarm.spool import SOURCE_INBOX, Claim, Spool
+from ocrfarm.trouble import TroubleWait, farm_trouble
 from workers.engine import Engine, Reading
 from workers.stopping import StopFlag
 
@@ -39,10 +40,8 @@ EXIT_BOOT_ERROR = 3
 # An OCR call hung past the job timeout; the process cannot free itself of it, so it leaves.
 EXIT_STUCK = 4
 
+# Also how often a running job's lease is renewed, or three times per lease if that is shorter.
 HEARTBEAT_EVERY = 5.0
-# While the spool's disk is full: the first wait before trying a write again, and the longest.
-NO_ROOM_FIRST_WAIT = 0.5
-NO_ROOM_LONGEST_WAIT = 15.0
 # Housekeeping (old results, stray temp files) runs when a worker is idle, at most this often.
 SWEEP_EVERY = 600.0
 
@@ -67,8 +66,11 @@ class EngineThread:
             except BaseException as exc:  # handed to the waiting main thread, which decides
                 future.set_exception(exc)
 
-    def read(self, image: np.ndarray, timeout: float, on_wait, **options) -> Reading:
-        """The engine's answer; calls `on_wait()` every few seconds while waiting; EngineStuck at the deadline."""
+    def read(
+        self, image: np.ndarray, timeout: float, on_wait, every: float = HEARTBEAT_EVERY, **options
+    ) -> Reading:
+        """The engine's answer; calls `on_wait()` every `every` seconds while waiting; EngineStuck at
+        the deadline."""
         future: Future = Future()
         self.requests.put((image, options, future))
         deadline = time.monotonic() + timeout
@@ -77,15 +79,17 @@ class EngineThread:
             if remaining <= 0:
                 raise EngineStuck(f"the OCR call ran past the job timeout of {timeout:g} s")
             try:
-                return future.result(timeout=min(remaining, HEARTBEAT_EVERY))
+                return future.result(timeout=min(remaining, every))
             except FutureTimeout:
                 on_wait()
 
 
 class Worker:
-    def __init__(self, spool: Spool, engines: Engine | Mapping[str, Engine], settings: Settings, name: str):
+    def __init__(
+        self, queue: JobQueue, engines: Engine | Mapping[str, Engine], settings: Settings, name: str
+    ):
         """`engines`: one per loaded model set, by name; a lone engine is the default set's."""
-        self.spool = spool
+        self.queue = queue
         self.engines = dict(engines) if isinstance(engines, Mapping) else {settings.models: engines}
         self.engine = self.engines[settings.models]
         # A thread per engine: each engine is only ever called from its own thread.
@@ -97,7 +101,7 @@ class Worker:
         self.last_sweep = float("-inf")
         # Jitter, so that workers started together do not all recycle together.
         self.max_jobs = max(1, round(settings.max_jobs * random.uniform(0.9, 1.1)))
-        self.watch = spool.watch_queue(settings.inotify, extra_fds=(self.stopping.wake_fd,))
+        self.watch = queue.watch_work(extra_fds=(self.stopping.wake_fd,))
         self.info = {
             "worker": name,
             "pid": os.getpid(),
@@ -105,9 +109,14 @@ class Worker:
             **self.engine.describe(),
             "model_sets": list(self.engines),
         }
-        self.announced = False  # the heartbeat file holds this process's info
-        self.no_room_wait = 0.0  # the current wait while the disk is full; 0 while it is not
-        self.no_room_logged = float("-inf")
+        self.announced = False  # the heartbeat holds this process's info
+        # A full disk or an unreachable queue: waited out, never counted against a job.
+        self.trouble = TroubleWait(log, f"worker {name}", sleep=self._sleep_beating)
+
+    @property
+    def renew_every(self) -> float:
+        """How often a running job's heartbeat and lease are renewed: three times per lease at least."""
+        return min(HEARTBEAT_EVERY, self.settings.lease / 3)
 
     def install_signal_handlers(self) -> None:
         self.stopping.install()
@@ -136,13 +145,11 @@ class Worker:
                     log.info("worker %s stopping on request after %d jobs", self.name, self.jobs_done)
                     break
                 try:
-                    claim = self.spool.claim(self.name)
-                except OSError as exc:
-                    if not no_room(exc):
-                        raise
-                    self.wait_for_room(exc, "no job can be started")
+                    claim = self.queue.claim(self.name)
+                except Exception as exc:
+                    self.trouble.wait(exc, "no job can be started")
                     continue
-                self.no_room_wait = 0.0  # the start line was written: there is room again
+                self.trouble.clear()  # the claim went through: the disk has room, the queue answers
                 if claim is None:
                     if burst:
                         log.info("worker %s leaving: queue empty (burst mode)", self.name)
@@ -180,7 +187,7 @@ class Worker:
                 f"model {options['model']!r} is not loaded; this farm has " + ", ".join(self.engines),
             )
         try:
-            data = job.read_input()
+            data = claim.read_input()
             limits, password = self.settings.limits, options.get("password")
             info = documents.inspect(data, limits, password)
             # Pages that already have text keep it (issue 12): their lines are read from the PDF.
@@ -198,7 +205,8 @@ class Worker:
                 lines = engine_thread.read(
                     picture,
                     self.settings.job_timeout,
-                    on_wait=self.beat,
+                    on_wait=lambda: self.keep(claim),
+                    every=self.renew_every,
                     angle_cls=options["angle_cls"],
                     det_limit_side=options["det_limit_side"],
                 ).lines
@@ -221,7 +229,8 @@ class Worker:
                         reading = engine_thread.read(
                             image,
                             self.settings.job_timeout,
-                            on_wait=self.beat,
+                            on_wait=lambda: self.keep(claim),
+                            every=self.renew_every,
                             angle_cls=options["angle_cls"],
                             det_limit_side=options["det_limit_side"],
                         )
@@ -273,13 +282,16 @@ class Worker:
                     # No page shows a card: the reason names the fields the first page lacked.
                     return self.refuse(claim, "not_an_id_card", str(not_cards[0]), options)
                 result["cards"] = cards
-            attachments = self.attachments(job, data, result)
+            attachments = self.attachments(claim, data, result)
         except ImageError as exc:
             return self.refuse(claim, exc.code, exc.message)
         except EngineStuck as exc:
-            claim.retry(f"timeout: {exc}")
+            self.let_go(claim, f"timeout: {exc}")
             log.error("job %s attempt %d: %s", job.id, claim.attempt, exc)
             return False
+        except LeaseLost as exc:
+            log.error("job %s attempt %d abandoned: %s", job.id, claim.attempt, exc)
+            return True
         except Exception as exc:  # the loop's boundary: one job's failure must not stop the worker
             log.exception(
                 "job %s attempt %d failed; it will be retried up to %d attempts in all",
@@ -287,7 +299,7 @@ class Worker:
                 claim.attempt,
                 self.settings.max_attempts,
             )
-            claim.retry(f"{type(exc).__name__}: {exc}")
+            self.let_go(claim, f"{type(exc).__name__}: {exc}")
             return True
         if not self.write_out(claim, lambda: claim.finish(result, attachments)):
             return True
@@ -309,16 +321,18 @@ class Worker:
         )
         return True
 
-    def attachments(self, job, data: bytes, result: dict) -> dict[str, bytes]:
+    def attachments(self, claim: Claim, data: bytes, result: dict) -> dict[str, bytes]:
         """What the drop folder delivers beside the result: the searchable PDF (outbox/<name>.pdf),
         assembled by OCRmyPDF from this result, so no page is read twice. A PDF that cannot be made
         does not cost the result: the result says why and the .json and .txt are delivered."""
+        job = claim.job
         if job.source != SOURCE_INBOX or not self.settings.outbox_pdf:
             return {}
         started = time.monotonic()
         try:
             pdf = self.beating(
-                lambda: searchable.make_pdf(data, result, self.settings.limits, pdfa=self.settings.pdfa)
+                lambda: searchable.make_pdf(data, result, self.settings.limits, pdfa=self.settings.pdfa),
+                claim,
             )
         except (searchable.PdfError, ImageError) as exc:
             log.warning("job %s: no searchable PDF: %s", job.id, exc)
@@ -327,16 +341,17 @@ class Worker:
         result["timings"]["pdf_s"] = round(time.monotonic() - started, 4)
         return {"pdf": pdf}
 
-    def beating(self, work):
-        """work()'s answer, run on a thread of its own while this one keeps the heartbeat going (a
-        long document's PDF takes a while, and the worker must not look dead meanwhile)."""
+    def beating(self, work, claim: Claim):
+        """work()'s answer, run on a thread of its own while this one keeps the heartbeat and the
+        claim's lease going (a long document's PDF takes a while, and the worker must not look dead
+        meanwhile)."""
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pdf") as pool:
             future = pool.submit(work)
             while True:
                 try:
-                    return future.result(timeout=HEARTBEAT_EVERY)
+                    return future.result(timeout=self.renew_every)
                 except FutureTimeout:
-                    self.beat()
+                    self.keep(claim)
 
     def refuse(self, claim: Claim, code: str, message: str, options: dict | None = None) -> bool:
         """Fail the job at once with its reason: no attempt would fare better."""
@@ -349,16 +364,20 @@ class Worker:
 
     def write_out(self, claim: Claim, write) -> bool:
         """Call write() (the job's result or failure record) until it goes through; True when it
-        has. While the disk is full the worker keeps the record in memory and waits for room, so
-        that no OCR work is thrown away and no attempt of the job is spent on the farm's trouble.
-        Any other failure to write ends the attempt (counted, retried); so does a stop request that
-        comes while waiting. False in both cases: the job is queued again."""
+        has. While the disk is full or the queue unreachable, the worker keeps the record in memory
+        and waits, so that no OCR work is thrown away and no attempt of the job is spent on the
+        farm's trouble. Any other failure to write ends the attempt (counted, retried); so does a
+        stop request that comes while waiting; a lost lease drops the record (another worker has
+        the job). False in all three cases."""
         while True:
             try:
                 write()
-            except OSError as exc:
-                if no_room(exc) and not self.stopping.requested:
-                    self.wait_for_room(exc, f"job {claim.job.id} is done and waits to be written")
+            except LeaseLost as exc:
+                log.error("job %s attempt %d: its result is refused: %s", claim.job.id, claim.attempt, exc)
+                return False
+            except Exception as exc:
+                if farm_trouble(exc) and not self.stopping.requested:
+                    self.trouble.wait(exc, f"job {claim.job.id} is done and waits to be written")
                     continue
                 log.error(
                     "job %s attempt %d: its record could not be written (%s); it will be run again",
@@ -366,44 +385,60 @@ class Worker:
                     claim.attempt,
                     exc,
                 )
-                claim.retry(f"{type(exc).__name__}: {exc}")
+                self.let_go(claim, f"{type(exc).__name__}: {exc}")
                 return False
+            self.trouble.clear()
             return True
 
-    def wait_for_room(self, exc: OSError, what: str) -> None:
-        """Wait a while (longer each time, up to a limit) for the spool's disk to have room again."""
-        self.no_room_wait = min(NO_ROOM_LONGEST_WAIT, max(NO_ROOM_FIRST_WAIT, self.no_room_wait * 2))
-        if time.monotonic() - self.no_room_logged >= 60:
-            log.error(
-                "worker %s: the spool's disk is full (%s): %s; trying again every %g s or less",
-                self.name,
-                exc,
-                what,
-                NO_ROOM_LONGEST_WAIT,
-            )
-            self.no_room_logged = time.monotonic()
-        self.stopping.sleep(self.no_room_wait)
+    def let_go(self, claim: Claim, reason: str) -> None:
+        """End this attempt (it counts) so that the job is queued again. With the queue unreachable
+        the job is let go all the same: its lease runs out and another worker takes it."""
+        try:
+            claim.retry(reason)
+        except LeaseLost:
+            pass  # another worker has the job already
+        except Exception as exc:
+            if not self.trouble.note(exc, f"job {claim.job.id} is let go"):
+                raise
+
+    def keep(self, claim: Claim) -> None:
+        """While the engine runs: beat, and renew the job's lease (LeaseLost ends the job here)."""
+        self.beat()
+        try:
+            claim.renew()
+        except LeaseLost:
+            raise  # the attempt is over: run() drops it
+        except Exception as exc:
+            # The queue is away for a moment: the lease outlasts a few missed renewals.
+            self.trouble.note(exc, f"job {claim.job.id}'s lease not renewed")
+
+    def _sleep_beating(self, seconds: float) -> None:
+        self.stopping.sleep(seconds)
         self.beat()
 
     def beat(self) -> None:
-        """Tell readiness checks this worker is alive: its info once, then a touch of the file
-        (which needs no room on the disk). A full disk only puts the info off."""
+        """Tell readiness checks this worker is alive: its info once, then a touch (which needs no
+        room on the disk). A full disk or an unreachable queue only puts it off."""
         try:
             if self.announced:
-                self.spool.heartbeat(self.name)
+                self.queue.heartbeat(self.name)
             else:
-                self.spool.heartbeat(self.name, self.info)
+                self.queue.heartbeat(self.name, self.info)
                 self.announced = True
-        except OSError as exc:
-            if not no_room(exc):
+        except Exception as exc:
+            if not self.trouble.note(exc, "its heartbeat is put off"):
                 raise
-            log.warning("worker %s: no room on the spool's disk for its heartbeat (%s)", self.name, exc)
 
     def sweep_if_due(self) -> None:
         if time.monotonic() - self.last_sweep < SWEEP_EVERY:
             return
         self.last_sweep = time.monotonic()
-        removed = self.spool.sweep(self.settings.retention_days * 86400, self.settings.tmp_max_age)
+        try:
+            removed = self.queue.sweep(self.settings.retention_days * 86400, self.settings.tmp_max_age)
+        except Exception as exc:
+            if not self.trouble.note(exc, "housekeeping is put off"):
+                raise
+            return
         if any(removed.values()):
             log.info(
                 "worker %s housekeeping removed %s",
