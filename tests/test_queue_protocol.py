@@ -285,3 +285,12 @@ def test_a_file_dropped_while_redis_is_away_is_queued_when_it_is_back(tmp_path):
         assert (queue.inbox.parent / "outbox" / "scan.txt").read_text() == "late\n"
     finally:
         server.stop()
+
+
+def test_a_forgotten_job_keeps_neither_its_result_nor_its_upload(queue):
+    job = queue.submit(b"a card", source="http", options={"answer_once": True})
+    queue.claim("w").finish({"lines": [], "text": "name"})
+    assert queue.result(job.id)["text"] == "name"
+    queue.forget(job.id)
+    assert queue.result(job.id) is None and queue.input_bytes(job.id) is None
+    assert queue.status(job.id) is None
