@@ -310,13 +310,6 @@ SETTINGS: tuple[Setting, ...] = (
         read_by=(WORKER,),
     ),
     S("web_processes", kinds.Integer(1, 64), 2, "gunicorn processes", read_by=(WEB,)),
-    S(
-        "web_threads",
-        kinds.Integer(1, 1000),
-        16,
-        "no longer used: the front runs gevent, where a waiting request holds no thread (still accepted)",
-        read_by=(WEB,),
-    ),
     # So tests can catch a job mid-run.
     S("fake_delay", kinds.Number(0, 3600), 0.0, "with the fake engine, seconds per page", read_by=(WORKER,)),
     S(

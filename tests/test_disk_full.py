@@ -174,7 +174,11 @@ def test_a_worker_keeps_a_finished_result_until_the_disk_has_room(disk, caplog):
         record = spool.result(job.id)
         assert record["status"] == "done", record
         assert [a["outcome"] for a in record["attempts"]] == ["done"], "the full disk cost no attempt"
-    assert sorted(p.name for p in (spool.outbox / "scans").iterdir()) == ["page.json", "page.txt"]
+    assert sorted(p.name for p in (spool.outbox / "scans").iterdir()) == [
+        "page.json",
+        "page.pdf",
+        "page.txt",
+    ]  # the searchable PDF too
     assert sorted(p.name for p in (spool.done / "scans").iterdir()) == ["page.png"]
     assert list(spool.queue.iterdir()) == [] and list(spool.tmp.iterdir()) == []
 
