@@ -163,7 +163,7 @@ class FarmProcess:
     def ctl(self, *args: str) -> str:
         """supervisorctl on this farm's supervisord, e.g. ctl("restart", "web"); its output."""
         result = subprocess.run(
-            ["supervisorctl", "--configuration", str(ROOT / "ocrfarm" / "supervisord.conf"), *args],
+            ["supervisorctl", "--configuration", str(ROOT / "launcher" / "supervisord.conf"), *args],
             cwd=ROOT,
             env=self._ctl_env(),
             capture_output=True,

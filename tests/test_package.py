@@ -42,7 +42,7 @@ def ocrfarm(installed: Path, cwd: Path, *args: str, **env: str) -> subprocess.Co
 
 
 def test_the_package_holds_the_programs_and_their_files_and_not_the_checkouts(installed):
-    assert (installed / "ocrfarm" / "supervisord.conf").is_file()
+    assert (installed / "launcher" / "supervisord.conf").is_file()
     assert (installed / "server" / "templates" / "index.html").is_file()
     assert (installed / "server" / "static" / "page.js").is_file()
     assert (installed / "workers" / "pipeline" / "detection.py").is_file()
