@@ -135,6 +135,7 @@ def test_json_figures_are_present_and_positive(report):
     assert set(data["targets"]) == {
         "engine_speed",
         "http_throughput",
+        "dropfolder_throughput",
         "added_latency",
         "idle_cpu",
         "memory",
