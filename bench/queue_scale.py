@@ -24,17 +24,33 @@ PAYLOAD = b"\x89PNG\r\n\x1a\n" + b"\0" * 56  # contents never read: nothing deco
 VARIANTS = {"as is": Spool}
 
 
-def _cycles(spool: Spool, claims: int) -> tuple[list[float], list[float]]:
+def fill(queue, depth: int) -> list[float]:
+    """Submit jobs to `queue` (the spool or Redis) until `depth` are pending; each submit's time."""
+    submitted_s = []
+    while queue.depth() < depth:
+        start = time.perf_counter()
+        queue.submit(PAYLOAD, source="http", filename="x.png")
+        submitted_s.append(time.perf_counter() - start)
+    return submitted_s
+
+
+def cycles(queue, claims: int) -> dict:
+    """`claims` timed claim-then-finish cycles on `queue`, a job submitted after each (not timed)."""
     claim_s, finish_s = [], []
     for _ in range(claims):
         start = time.perf_counter()
-        claim = spool.claim("bench")
+        claim = queue.claim("bench")
         claimed = time.perf_counter()
         claim.finish({"lines": [], "text": "", "timings": {"ocr_s": 0.0}})
         finish_s.append(time.perf_counter() - claimed)
         claim_s.append(claimed - start)
-        spool.submit(PAYLOAD, source="http", filename="x.png")
-    return claim_s, finish_s
+        queue.submit(PAYLOAD, source="http", filename="x.png")
+    return {
+        "claims_per_s": claims / sum(claim_s),
+        "cycles_per_s": claims / (sum(claim_s) + sum(finish_s)),
+        "claim_ms": summary(claim_s, 1000, 3),
+        "finish_ms": summary(finish_s, 1000, 3),
+    }
 
 
 def measure(folder: Path, depths: tuple[int, ...], claims: int, log) -> dict:
@@ -46,10 +62,7 @@ def measure(folder: Path, depths: tuple[int, ...], claims: int, log) -> dict:
     held = None
     for depth in depths:
         log(f"  filling the queue to {depth} jobs")
-        while filler.depth() < depth:
-            start = time.perf_counter()
-            filler.submit(PAYLOAD, source="http", filename="x.png")
-            submitted_s.append(time.perf_counter() - start)
+        submitted_s += fill(filler, depth)
         if held is None:
             held = other.claim("other-worker")
         listing_s = []
@@ -59,13 +72,7 @@ def measure(folder: Path, depths: tuple[int, ...], claims: int, log) -> dict:
             listing_s.append(time.perf_counter() - start)
         row = {"depth": depth, "claims": claims, "listing_ms": summary(listing_s, 1000, 3), "variants": {}}
         for name, kind in VARIANTS.items():
-            claim_s, finish_s = _cycles(kind(root), claims)
-            row["variants"][name] = {
-                "claims_per_s": claims / sum(claim_s),
-                "cycles_per_s": claims / (sum(claim_s) + sum(finish_s)),
-                "claim_ms": summary(claim_s, 1000, 3),
-                "finish_ms": summary(finish_s, 1000, 3),
-            }
+            row["variants"][name] = cycles(kind(root), claims)
         row.update(
             {
                 k: row["variants"]["as is"][k]

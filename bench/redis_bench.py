@@ -13,15 +13,12 @@ while the queue is empty), so both see the same machine.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from bench.client import run_load
-from bench.stats import summary
+from bench.queue_scale import cycles, fill
 from harness.redis_server import RedisServer
 from ocrfarm.redis_queue import RedisQueue
-
-PAYLOAD = b"\x89PNG\r\n\x1a\n" + b"\0" * 56  # contents never read: nothing decodes it here
 
 
 def claims(folder: Path, depth: int, count: int, log) -> dict:
@@ -29,32 +26,12 @@ def claims(folder: Path, depth: int, count: int, log) -> dict:
     try:
         queue = RedisQueue(server.url, folder / "spool", max_queue=depth + 10).ensure()
         log(f"  filling the Redis queue to {depth} jobs")
-        submitted_s = []
-        while queue.depth() < depth:
-            start = time.perf_counter()
-            queue.submit(PAYLOAD, source="http", filename="x.png")
-            submitted_s.append(time.perf_counter() - start)
+        submitted_s = fill(queue, depth)
         held = queue.claim("other-worker")  # another worker's job, held throughout
-        claim_s, finish_s = [], []
-        for _ in range(count):
-            start = time.perf_counter()
-            claim = queue.claim("bench")
-            claimed = time.perf_counter()
-            claim.finish({"lines": [], "text": "", "timings": {"ocr_s": 0.0}})
-            finish_s.append(time.perf_counter() - claimed)
-            claim_s.append(claimed - start)
-            queue.submit(PAYLOAD, source="http", filename="x.png")
+        result = {"depth": depth, "claims": count, **cycles(queue, count)}
         held.retry("benchmark over")
-        result = {
-            "depth": depth,
-            "claims": count,
-            "claims_per_s": count / sum(claim_s),
-            "cycles_per_s": count / (sum(claim_s) + sum(finish_s)),
-            "claim_ms": summary(claim_s, 1000, 3),
-            "finish_ms": summary(finish_s, 1000, 3),
-            "submits_per_s": len(submitted_s) / sum(submitted_s),
-            "target_claims_per_s": 1000,
-        }
+        result["submits_per_s"] = len(submitted_s) / sum(submitted_s)
+        result["target_claims_per_s"] = 1000
         log(
             f"  Redis at {depth} pending: {result['claims_per_s']:.0f} claims/s "
             f"(claim p50 {result['claim_ms']['p50']} ms, finish p50 {result['finish_ms']['p50']} ms)"

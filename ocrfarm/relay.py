@@ -24,15 +24,13 @@ import shutil
 from pathlib import Path
 
 from ocrfarm.delivery import DropFolder
-from ocrfarm.durable import fsync_dir, write_synced, writer_alive
+from ocrfarm.durable import fsync_dir, writer_alive
 from ocrfarm.exceptions import QueueFull, QueueUnavailable
-from ocrfarm.jobs import SOURCE_INBOX, Job, dump, new_job_id, valid_job_id
+from ocrfarm.jobs import Job, valid_job_id
+from ocrfarm.spool import INPUT, JOB_FILE, take_dropped
 from ocrfarm.watch import DirWatch
 
 log = logging.getLogger(__name__)
-
-INPUT = "input"
-JOB_FILE = "job.json"
 
 
 class DropRelay:
@@ -52,22 +50,10 @@ class DropRelay:
 
     def accept_dropped(self, path: Path, options: dict | None = None) -> Job | None:
         """Take a settled file from the inbox and queue it; None if someone else took it first."""
-        rel = path.relative_to(self.drop.inbox).as_posix()
-        building = self.tmp / new_job_id()
-        building.mkdir()
-        try:
-            job = Job.new(
-                path.lstat().st_size, source=SOURCE_INBOX, filename=rel, options=options, job_id=building.name
-            )
-            write_synced(building / JOB_FILE, dump(job.record()))
-            os.rename(path, building / INPUT)
-        except BaseException as exc:
-            shutil.rmtree(building, ignore_errors=True)
-            if isinstance(exc, FileNotFoundError):
-                return None
-            raise
-        fsync_dir(building)
-        fsync_dir(path.parent)
+        taken = take_dropped(path, self.drop.inbox, self.tmp, options, with_attempts=False)
+        if taken is None:
+            return None
+        job, building = taken
         self._hold(building)
         # Held, so this host answers for it from now on; if the queue is away or full the file
         # waits in held/ and deliver_dropped() submits it later.

@@ -77,6 +77,39 @@ PROGRESS_FILE = "progress.json"
 LISTING_MAX_AGE = 1.0
 
 
+def take_dropped(
+    path: Path, inbox: Path, tmp: Path, options: dict | None, *, with_attempts: bool
+) -> tuple[Job, Path] | None:
+    """A settled file from `inbox` renamed into a new job folder tmp/<id>/ (job.json, the spool's
+    attempts file if asked for, then `input`), all synced: the job and its folder, or None if
+    someone else took the file first. The spool publishes the folder to queue/, the relay
+    (ocrfarm/relay.py) holds it in held/.
+
+    The file is renamed, so at any instant it is either in the inbox or in a job folder, never both:
+    a crash, or a second intake racing for the same file, cannot make two jobs of it."""
+    rel = path.relative_to(inbox).as_posix()
+    building = tmp / new_job_id()
+    building.mkdir()
+    try:
+        job = Job.new(
+            path.lstat().st_size, source=SOURCE_INBOX, filename=rel, options=options, job_id=building.name
+        )
+        write_synced(building / JOB_FILE, dump(job.record()))
+        if with_attempts:
+            (building / ATTEMPTS_FILE).touch()
+        os.rename(path, building / INPUT)
+    except BaseException as exc:
+        # The rename is the last step, so the file is still in the inbox (or taken by another
+        # intake): only our half-built folder goes.
+        shutil.rmtree(building, ignore_errors=True)
+        if isinstance(exc, FileNotFoundError):
+            return None
+        raise
+    fsync_dir(building)
+    fsync_dir(path.parent)
+    return job, building
+
+
 class Spool:
     """A spool rooted at `root`. Cheap to create; `ensure()` makes the folders."""
 
@@ -154,31 +187,12 @@ class Spool:
         return job
 
     def accept_dropped(self, path: Path, options: dict | None = None) -> Job | None:
-        """Queue a settled file from the inbox as a job.  # (inbox) -> QUEUED
-
-        The file is renamed into the job folder, so at any instant it is either in the inbox or in a
-        job, never both: a crash, or a second intake racing for the same file, cannot make two jobs
-        of it. Returns None if someone else took the file first.
-        """
-        rel = path.relative_to(self.inbox).as_posix()
-        building = self.tmp / new_job_id()
-        building.mkdir()
-        try:
-            job = Job.new(
-                path.lstat().st_size, source=SOURCE_INBOX, filename=rel, options=options, job_id=building.name
-            )
-            write_synced(building / JOB_FILE, dump(job.record()))
-            (building / ATTEMPTS_FILE).touch()
-            os.rename(path, building / INPUT)
-        except BaseException as exc:
-            # The rename is the last step, so the file is still in the inbox (or taken by another
-            # intake): only our half-built folder goes.
-            shutil.rmtree(building, ignore_errors=True)
-            if isinstance(exc, FileNotFoundError):
-                return None
-            raise
-        fsync_dir(building)
-        fsync_dir(path.parent)
+        """Queue a settled file from the inbox as a job (take_dropped() says how it is taken).
+        # (inbox) -> QUEUED. Returns None if someone else took the file first."""
+        taken = take_dropped(path, self.inbox, self.tmp, options, with_attempts=True)
+        if taken is None:
+            return None
+        job, building = taken
         self._publish(building)
         return job
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from workers.engine import Engine, Line
 from workers.models import ModelSet
+from workers.pipeline import runtime
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +51,7 @@ class PaddleEngine(Engine):
         if models.rec_dict is not None:
             kwargs["rec_char_dict_path"] = str(models.rec_dict)
         if models.format == "onnx":
-            import onnxruntime
-
-            options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
-            kwargs.update(use_onnx=True, onnx_sess_options=options)
+            kwargs.update(use_onnx=True, onnx_sess_options=runtime.session_options(threads))
         else:
             kwargs.update(enable_mkldnn=True, cpu_threads=threads)
         self.ocr = PaddleOCR(**kwargs)
