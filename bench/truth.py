@@ -53,6 +53,8 @@ TESSERACT_LANGS = {
     "es": "spa",
     "pl": "pol",
     "ja": "jpn",
+    "it": "ita",
+    "la": "lat",
     "mul": "eng+fra+deu+spa+pol",
 }
 
