@@ -1,10 +1,17 @@
 """Line recognition with a CTC model: straightened crops in, (text, confidence) out.
 
 Each crop is resized to the model's height keeping its aspect ratio, normalised to [-1, 1] and padded
-with zeros on the right, then decoded greedily (best class per step, repeats and blanks removed; the
-confidence is the mean probability of the characters kept), all as PaddleOCR 2.10 does.
+with zeros on the right, as PaddleOCR 2.10 does.
 
-Batching is where this differs. PaddleOCR sorts crops by aspect ratio and pads batches of six to the
+Decoding differs. PaddleOCR takes the best class of every step (repeats and blanks removed; the
+confidence is the mean probability of the characters kept): the most probable path, which is not
+always the most probable text. A narrow letter, or the gap between two words, often spreads over two
+steps that each give it a little under half ("I" at 0.45 and 0.47 beside the blank at 0.49 and 0.47,
+in "CAUTION"): nearly every path through those steps spells the letter, but the best single path
+skips it. Where the best path may not spell the most probable text, that text is found by a prefix
+beam search over the stretch (most_probable_text); elsewhere the best path is kept as it is.
+
+Batching differs too. PaddleOCR sorts crops by aspect ratio and pads batches of six to the
 widest crop in each, and never narrower than 320 pixels. On a CPU the padding costs more than the
 batch saves: a short line batched with a long one is computed at the long one's width. A batch here
 only takes crops whose padded widths are within `width_tolerance` of each other; measured on one
@@ -37,6 +44,9 @@ class RecognizerConfig:
     # 23 of 36 with 8 columns or more (PaddleOCR's batches: 21); a thin "）" at the end of a 17-pixel
     # line of Chinese needed 16.
     right_margin: int = 16
+    # "text": the most probable text where a step is in doubt (the module's docstring); "path":
+    # PaddleOCR's best path everywhere (tests/test_pipeline.py compares the two pipelines with it).
+    decoder: str = "text"
 
 
 class Recognizer:
@@ -79,18 +89,117 @@ class Recognizer:
         return model_input(crop, self.config.height, width)
 
     def decode(self, probabilities: np.ndarray) -> list[tuple[str, float]]:
-        """Greedy CTC decoding (CTCLabelDecode with duplicates removed)."""
-        best = probabilities.argmax(axis=2)
-        best_p = probabilities.max(axis=2)
+        """Each line's text and confidence from its steps' class probabilities (steps x classes)."""
         out = []
-        for indices, probs in zip(best, best_p, strict=True):
-            keep = np.ones(len(indices), bool)
-            keep[1:] = indices[1:] != indices[:-1]
-            keep &= indices != 0
-            text = "".join(self.characters[i] for i in indices[keep])
-            confidence = float(np.mean(probs[keep])) if keep.any() else 0.0
-            out.append((text, confidence))
+        for steps in probabilities:
+            if self.config.decoder == "path":
+                labels, probs = best_path(steps)
+            else:
+                labels, probs = most_probable_text(steps)
+            text = "".join(self.characters[i] for i in labels)
+            out.append((text, float(np.mean(probs)) if len(probs) else 0.0))
         return out
+
+
+# A blank step whose other classes together have less than this probability is sure: stretches are
+# cut there (what passes through those other classes is left out of the sums).
+RIVAL = 0.01
+# Classes below this probability at a step are not followed by the beam search.
+UNLIKELY = 0.01
+BEAM = 8
+BEHIND = 1e-4
+
+
+def best_path(steps: np.ndarray) -> tuple[list[int], list[float]]:
+    """PaddleOCR's greedy CTC decoding: the best class per step, repeats merged, blanks (0) dropped;
+    with each character the probability of the first step of its run."""
+    best = steps.argmax(axis=1)
+    keep = np.ones(len(best), bool)
+    keep[1:] = best[1:] != best[:-1]
+    keep &= best != 0
+    return best[keep].tolist(), steps[np.arange(len(best)), best][keep].tolist()
+
+
+def most_probable_text(steps: np.ndarray) -> tuple[list[int], list[float]]:
+    """The best path, with each stretch where it may not spell the most probable text replaced by
+    that text.
+
+    Stretches are cut at sure blanks, and each gets the most probable text of its own steps: a blank
+    between two stretches keeps their characters apart (even two of the same), and the characters
+    of a stretch stay where they were seen (the text of the whole line is not summed over ways of
+    sharing it out between stretches). A stretch whose best path alone has a probability of at
+    least one half spells its most probable text (no other text can have more), so only the others
+    are searched; a line with none reads exactly as best_path() reads it."""
+    best = steps.argmax(axis=1)
+    best_p = steps[np.arange(len(best)), best]
+    keep = np.ones(len(best), bool)
+    keep[1:] = best[1:] != best[:-1]
+    keep &= best != 0
+    cuts = np.flatnonzero((best == 0) & (best_p > 1 - RIVAL))
+    starts = np.concatenate(([0], cuts + 1))
+    ends = np.concatenate((cuts, [len(best)]))
+    # log P(best path) of each stretch, from a running sum (an empty stretch has 0).
+    running = np.concatenate(([0.0], np.cumsum(np.log(np.maximum(best_p, 1e-30)))))
+    doubtful = np.flatnonzero(running[ends] - running[starts] < np.log(0.5))
+    labels: list[int] = []
+    probs: list[float] = []
+    done = 0
+    for start, end in zip(starts[doubtful].tolist(), ends[doubtful].tolist(), strict=True):
+        kept = np.flatnonzero(keep[done:start]) + done
+        labels += best[kept].tolist()
+        probs += best_p[kept].tolist()
+        stretch = steps[start:end]
+        text = prefix_beam_search(stretch)
+        kept = np.flatnonzero(keep[start:end]) + start
+        if text == best[kept].tolist():
+            probs += best_p[kept].tolist()
+        else:
+            # Each character's confidence: its best step in the stretch.
+            probs += [float(stretch[:, label].max()) for label in text]
+        labels += text
+        done = end
+    kept = np.flatnonzero(keep[done:]) + done
+    return labels + best[kept].tolist(), probs + best_p[kept].tolist()
+
+
+def prefix_beam_search(steps: np.ndarray) -> list[int]:
+    """CTC prefix beam search without a language model: the labelling (blank 0) with the highest
+    probability summed over all its paths, among the BEAM best prefixes kept at each step."""
+    # Only the classes that reach UNLIKELY somewhere in the stretch are followed (a handful of the
+    # model's thousands), as plain floats: this runs in Python, step by step.
+    classes = np.flatnonzero(steps.max(axis=0) >= UNLIKELY)
+    classes = classes[classes != 0]
+    rows = steps[:, classes].tolist()
+    blanks = steps[:, 0].tolist()
+    labels = classes.tolist()
+    # prefix -> [probability of the prefix with its last step a blank, ... with it a character]
+    beams: dict[tuple[int, ...], list[float]] = {(): [1.0, 0.0]}
+    for row, blank_p in zip(rows, blanks, strict=True):
+        candidates = [(label, p) for label, p in zip(labels, row, strict=True) if p >= UNLIKELY]
+        grown: dict[tuple[int, ...], list[float]] = {}
+        for prefix, (blank, char) in beams.items():
+            entry = grown.get(prefix)
+            if entry is None:
+                entry = grown[prefix] = [0.0, 0.0]
+            entry[0] += (blank + char) * blank_p
+            last = prefix[-1] if prefix else None
+            for label, p in candidates:
+                longer = prefix + (label,)
+                if longer not in grown:
+                    grown[longer] = [0.0, 0.0]
+                if label == last:
+                    # The same character again needs a blank between; without one it is the same run.
+                    grown[longer][1] += blank * p
+                    entry[1] += char * p
+                else:
+                    grown[longer][1] += (blank + char) * p
+        totals = {prefix: blank + char for prefix, (blank, char) in grown.items()}
+        if len(totals) > BEAM:
+            totals = dict(sorted(totals.items(), key=lambda item: -item[1])[:BEAM])
+        # Prefixes far behind the best cannot catch up over a stretch of a few steps.
+        floor = max(totals.values()) * BEHIND
+        beams = {prefix: grown[prefix] for prefix, total in totals.items() if total >= floor}
+    return list(max(beams, key=lambda prefix: beams[prefix][0] + beams[prefix][1]))
 
 
 def characters_of(session, dictionary: str | None = None) -> list[str]:
