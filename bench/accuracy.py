@@ -24,6 +24,7 @@ engine's own order is the reading-order measure.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -46,6 +47,15 @@ FARM_CONTENDERS = (
     ("onnx ppocrv6, no cls", {"engine": "onnx", "models": "ppocrv6", "angle_cls": False}),
     # The Paddle-format set, which only PaddleOCR runs: every built-in set is in the table.
     ("paddle ppocrv4", {"engine": "paddle", "models": "ppocrv4", "angle_cls": True}),
+)
+# The farm's pipeline with a part of it as it was before a change, to measure the change in one run:
+# label, settings, and the recogniser's configuration (workers/pipeline/recognition.py) to run with.
+PIPELINE_VARIANTS = (
+    (
+        "onnx ppocrv3, best path",
+        {"engine": "onnx", "models": "ppocrv3", "angle_cls": True},
+        {"decoder": "path"},
+    ),
 )
 TESSERACT = "tesseract 5"
 # PaddleOCR 2.10 as the workers ran it until now: the reference for "where it reads differently".
@@ -92,6 +102,17 @@ def contenders(mode: str) -> tuple[list[dict], list[dict]]:
         )
     if not any(c["default"] for c in chosen):
         chosen.insert(0, {"label": "farm default", "kind": "farm", "settings": default, "default": True})
+    for label, overrides, recognizer in PIPELINE_VARIANTS:
+        if availability(overrides) is None:
+            chosen.append(
+                {
+                    "label": label,
+                    "kind": "farm",
+                    "settings": overrides,
+                    "recognizer": recognizer,
+                    "default": False,
+                }
+            )
     chosen.append({"label": TESSERACT, "kind": "tesseract", "settings": {"psm": 3}, "default": False})
     if mode == "smoke":  # the farm's default and the yardstick
         chosen = [c for c in chosen if c["default"] or c["kind"] == "tesseract"]
@@ -188,12 +209,16 @@ def run(samples, mode: str, repeats: int, work: Path, log, jobs: int = 1) -> dic
 # ---- the child: one contender in a fresh process -----------------------------------------------------
 
 
-def _farm_child(settings_overrides: dict, listing: list[dict], repeats: int) -> dict:
+def _farm_child(
+    settings_overrides: dict, listing: list[dict], repeats: int, recognizer: dict | None = None
+) -> dict:
     # Nothing native is imported before this: limit_native_threads() must come first.
     from bench import engine_use
 
     started = time.monotonic()
     settings, engine = engine_use.load(threads=1, **settings_overrides)
+    if recognizer:
+        engine.recognizer.config = dataclasses.replace(engine.recognizer.config, **recognizer)
     load_s = time.monotonic() - started
     arrays = [engine_use.decode(Path(item["path"]).read_bytes(), settings) for item in listing]
     engine_use.recognize(engine, arrays[0], settings)  # warm-up: sessions allocate on their first run
@@ -328,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
     if contender["kind"] == "tesseract":
         result = _tesseract_child(contender["settings"], listing, args.repeats)
     else:
-        result = _farm_child(contender["settings"], listing, args.repeats)
+        result = _farm_child(contender["settings"], listing, args.repeats, contender.get("recognizer"))
     args.out.write_text(json.dumps(result))
     return 0
 

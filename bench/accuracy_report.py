@@ -4,7 +4,7 @@ and the lines two contenders read differently. Scoring itself is bench/scoring.p
 from __future__ import annotations
 
 from bench import scoring
-from bench.accuracy import PADDLE_NO_CLS, PADDLE_REFERENCE, TESSERACT
+from bench.accuracy import PADDLE_NO_CLS, PADDLE_REFERENCE, PIPELINE_VARIANTS, TESSERACT
 from bench.stats import percentile
 
 # The order of the rows; classes not listed here come after, alphabetically.
@@ -180,8 +180,9 @@ def _rows(pages: dict, readings: dict, by_name: dict) -> list[dict]:
 
 
 def _all_differences(scored: list[dict], raw: list[dict]) -> list[dict]:
-    """The farm's default against PaddleOCR 2.10 as the workers ran it (when they differ), and PaddleOCR
-    with its classifier against without it (which shows what the classifier turns)."""
+    """The farm's default against PaddleOCR 2.10 as the workers ran it (when they differ), against each
+    pipeline variant (what one change did), and PaddleOCR with its classifier against without it
+    (which shows what the classifier turns)."""
     by_label = {c["label"]: c for c in scored if "_pages" in c}
     raw_by_label = {c["label"]: c for c in raw if "images" in c}
     default = next((c["label"] for c in scored if c.get("default") and c["label"] in by_label), None)
@@ -195,6 +196,17 @@ def _all_differences(scored: list[dict], raw: list[dict]) -> list[dict]:
                 False,
             )
         )
+    for label, _, _ in PIPELINE_VARIANTS:
+        if default and label in by_label:
+            pairs.append(
+                (
+                    default,
+                    label,
+                    f"the farm's default against {label}: the same pipeline with one part as it was "
+                    "before a change, so every difference is that change's",
+                    False,
+                )
+            )
     if PADDLE_REFERENCE in by_label and PADDLE_NO_CLS in by_label:
         pairs.append(
             (
