@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from workers.pipeline import recognition
-from workers.pipeline.recognition import best_path, most_probable_text, prefix_beam_search
+from workers.pipeline.recognition import best_path, most_probable_text, prefix_beam_search, text_probability
 
 BLANK, A, B, L = 0, 1, 2, 3
 CLASSES = 4
@@ -57,15 +57,29 @@ def test_stretches_in_doubt_far_apart_are_decoded_each_on_its_own():
     assert most_probable_text(probs)[0] == [A, B, L, A]
 
 
-def brute_force(probs: np.ndarray) -> list[int]:
-    """The labelling with the highest probability summed over every path (small inputs only)."""
+def labelling_probabilities(probs: np.ndarray) -> dict[tuple[int, ...], float]:
+    """Every labelling's probability summed over every path that spells it (small inputs only)."""
     totals: dict[tuple[int, ...], float] = {}
     for path in itertools.product(range(probs.shape[1]), repeat=len(probs)):
         labels = tuple(
             label for t, label in enumerate(path) if label != BLANK and (t == 0 or path[t - 1] != label)
         )
         totals[labels] = totals.get(labels, 0.0) + float(np.prod(probs[np.arange(len(path)), path]))
+    return totals
+
+
+def brute_force(probs: np.ndarray) -> list[int]:
+    """The labelling with the highest probability summed over every path (small inputs only)."""
+    totals = labelling_probabilities(probs)
     return list(max(totals, key=totals.get))
+
+
+def test_a_texts_probability_is_the_sum_over_its_paths():
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        probs = rng.dirichlet(np.full(CLASSES, 0.5), size=5)
+        for labels, total in labelling_probabilities(probs).items():
+            assert text_probability(probs, list(labels)) == pytest.approx(total, abs=1e-12), labels
 
 
 def _random_steps(rng, concentration: float, count: int = 150):

@@ -128,8 +128,9 @@ def most_probable_text(steps: np.ndarray) -> tuple[list[int], list[float]]:
     between two stretches keeps their characters apart (even two of the same), and the characters
     of a stretch stay where they were seen (the text of the whole line is not summed over ways of
     sharing it out between stretches). A stretch whose best path alone has a probability of at
-    least one half spells its most probable text (no other text can have more), so only the others
-    are searched; a line with none reads exactly as best_path() reads it."""
+    least one half spells its most probable text (no other text can have more); so does one whose
+    best path's text has a half over all its paths. Only the rest are searched, and a line with none
+    reads exactly as best_path() reads it."""
     best = steps.argmax(axis=1)
     best_p = steps[np.arange(len(best)), best]
     keep = np.ones(len(best), bool)
@@ -149,9 +150,11 @@ def most_probable_text(steps: np.ndarray) -> tuple[list[int], list[float]]:
         labels += best[kept].tolist()
         probs += best_p[kept].tolist()
         stretch = steps[start:end]
-        text = prefix_beam_search(stretch)
         kept = np.flatnonzero(keep[start:end]) + start
-        if text == best[kept].tolist():
+        path_text = best[kept].tolist()
+        # The best path's text summed over all its paths: at least a half, and it is the answer.
+        text = path_text if text_probability(stretch, path_text) >= 0.5 else prefix_beam_search(stretch)
+        if text == path_text:
             probs += best_p[kept].tolist()
         else:
             # Each character's confidence: its best step in the stretch.
@@ -160,6 +163,25 @@ def most_probable_text(steps: np.ndarray) -> tuple[list[int], list[float]]:
         done = end
     kept = np.flatnonzero(keep[done:]) + done
     return labels + best[kept].tolist(), probs + best_p[kept].tolist()
+
+
+def text_probability(steps: np.ndarray, text: list[int]) -> float:
+    """P(text) summed over every path that spells it: the CTC forward recursion, over the text with
+    a blank before, between and after its characters."""
+    extended = [0]
+    for label in text:
+        extended += [label, 0]
+    rows = steps[:, extended].tolist()
+    # Where a step may come straight from two states back: a character, not the same as the one
+    # before it (a repeated character needs the blank between).
+    skip = [s >= 2 and extended[s] != 0 and extended[s] != extended[s - 2] for s in range(len(extended))]
+    alpha = [rows[0][0], rows[0][1] if len(extended) > 1 else 0.0] + [0.0] * (len(extended) - 2)
+    for row in rows[1:]:
+        alpha = [
+            (alpha[s] + (alpha[s - 1] if s else 0.0) + (alpha[s - 2] if skip[s] else 0.0)) * row[s]
+            for s in range(len(extended))
+        ]
+    return alpha[-1] + (alpha[-2] if len(extended) > 1 else 0.0)
 
 
 def prefix_beam_search(steps: np.ndarray) -> list[int]:
