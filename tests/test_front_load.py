@@ -57,12 +57,25 @@ def test_health_answers_at_once_while_hundreds_of_clients_wait(tmp_path):
         started = threading.Event()
         images = [blank_image(100 + n, 9) for n in range(CLIENTS)]
 
+        refused: list[str] = []
+
         def client(n: int) -> None:
             started.wait()
             began = time.monotonic()
-            response = requests.post(
-                farm.url + "/v1/ocr", files={"file": (f"{n}.png", images[n])}, timeout=300
-            )
+            for attempt in range(3):
+                try:
+                    response = requests.post(
+                        farm.url + "/v1/ocr", files={"file": (f"{n}.png", images[n])}, timeout=300
+                    )
+                    break
+                except requests.ConnectionError as exc:
+                    # 300 connections opened at once on a 2-core box: a connection the kernel or
+                    # the front drops before any answer is tried again, as a client would, and
+                    # counted (reported below).
+                    with lock:
+                        refused.append(f"client {n}, attempt {attempt + 1}: {exc}")
+                    if attempt == 2:
+                        raise
             with lock:
                 answers.append((response.status_code, time.monotonic() - began, response.json()))
 
@@ -81,13 +94,16 @@ def test_health_answers_at_once_while_hundreds_of_clients_wait(tmp_path):
         with ThreadPoolExecutor(CLIENTS) as pool:
             futures = [pool.submit(client, n) for n in range(CLIENTS)]
             started.set()
-            while len(answers) < CLIENTS:
+            deadline = time.monotonic() + 600
+            while not all(future.done() for future in futures):
+                assert time.monotonic() < deadline, f"{len(answers)} of {CLIENTS} clients answered in 600 s"
                 waiting = all_accepted()
                 for path in ("/healthz", "/readyz"):
                     (health if waiting else arriving).append(timed_get(farm.url + path))
                 time.sleep(0.1)  # a health checker's pace, not a wait for a condition
             for future in futures:
-                future.result()
+                future.result()  # a client that never got an answer fails the test with its error
+        print("connections dropped and tried again:", len(refused), refused[:5])
 
         codes = [code for code, _, _ in answers]
         assert set(codes) <= {200, 202}, codes
@@ -124,7 +140,7 @@ def test_health_answers_at_once_while_hundreds_of_clients_wait(tmp_path):
             f"front under load: {CLIENTS} clients, {len(done)} answered 200 after waiting, "
             f"{len(past_capacity)} answered 202 past the capacity; health checks: {len(health)} while "
             f"they waited, slowest {max(health):.3f}s; {len(arriving)} while uploads arrived, slowest "
-            f"{max(arriving, default=0):.3f}s"
+            f"{max(arriving, default=0):.3f}s; connections dropped and tried again: {len(refused)}"
         )
     finally:
         farm.stop()
