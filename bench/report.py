@@ -39,22 +39,16 @@ def evaluate(results: dict) -> dict:
             "value": speed,
             "pass": speed >= 1.8,
         }
-    http = _get(s, "http", "images_per_s")
-    if limit and http:
-        ratio = 100 * http / limit
-        out["http_throughput"] = {
-            "figure": f"{http:.2f} / {limit:.2f} images/s = {ratio:.1f} %",
-            "value": ratio,
-            "pass": ratio >= 95,
-        }
-    dropped = _get(s, "dropfolder", "images_per_s")
-    if limit and dropped:
-        ratio = 100 * dropped / limit
-        out["dropfolder_throughput"] = {
-            "figure": f"{dropped:.2f} / {limit:.2f} images/s = {ratio:.1f} %",
-            "value": ratio,
-            "pass": ratio >= 95,
-        }
+    # The farm's two ways in, each against the engine limit of the same rounds.
+    for section, target in (("http", "http_throughput"), ("dropfolder", "dropfolder_throughput")):
+        rate = _get(s, section, "images_per_s")
+        if limit and rate:
+            ratio = 100 * rate / limit
+            out[target] = {
+                "figure": f"{rate:.2f} / {limit:.2f} images/s = {ratio:.1f} %",
+                "value": ratio,
+                "pass": ratio >= 95,
+            }
     added = _get(s, "latency", "added_ms", "p50")
     if added is not None:
         tail = _get(s, "latency", "added_ms", "p99")
